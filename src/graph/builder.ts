@@ -1,0 +1,322 @@
+/**
+ * GraphBuilder: adds typed, shape-checked nodes to a graph. One method per op in
+ * `ir.ts`; each checks its inputs and works out the output's dtype and shape.
+ */
+import { GraphError } from '../errors.js';
+import {
+  broadcastShapes,
+  numElements,
+  shapeToString,
+  type AttrValue,
+  type Dim,
+  type DType,
+  type Graph,
+  type Initializer,
+  type Node,
+  type OpType,
+  type Shape,
+  type TensorData,
+  type Value,
+} from './ir.js';
+
+const FLOAT_TYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'float64']);
+
+function normAxis(axis: number, rank: number, op: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new GraphError(`${op}: axis ${axis} out of range for rank ${rank}`);
+  return a;
+}
+
+export class GraphBuilder {
+  private nextId = 0;
+  private readonly inputs: Value[] = [];
+  private readonly outputs: { name: string; value: Value }[] = [];
+  private readonly nodes: Node[] = [];
+  private readonly initializers: Initializer[] = [];
+  private readonly names = new Set<string>();
+
+  build(): Graph {
+    if (this.outputs.length === 0) throw new GraphError('graph has no outputs');
+    return { inputs: [...this.inputs], outputs: [...this.outputs], nodes: [...this.nodes], initializers: [...this.initializers] };
+  }
+
+  // ── leaves ────────────────────────────────────────────────────────────────
+
+  input(name: string, dtype: DType, shape: Shape): Value {
+    const v = this.named(name, dtype, shape);
+    this.inputs.push(v);
+    return v;
+  }
+
+  /** A trainable weight, stored in the checkpoint's own layout and name. */
+  parameter(name: string, shape: Shape, data: Float32Array): Value {
+    return this.initializer(name, 'float32', shape, data, 'parameter');
+  }
+
+  constant(name: string, dtype: DType, shape: Shape, data: TensorData): Value {
+    return this.initializer(name, dtype, shape, data, 'constant');
+  }
+
+  scalar(value: number, dtype: DType = 'float32'): Value {
+    return this.constant(this.freshName(`const_${dtype}`), dtype, [], typedArrayOf(dtype, [value]));
+  }
+
+  int64s(values: readonly number[]): Value {
+    return this.constant(this.freshName('const_i64'), 'int64', [values.length], BigInt64Array.from(values, (v) => BigInt(v)));
+  }
+
+  output(name: string, value: Value): void {
+    if (this.outputs.some((o) => o.name === name)) throw new GraphError(`duplicate output '${name}'`);
+    this.outputs.push({ name, value });
+  }
+
+  // ── elementwise ───────────────────────────────────────────────────────────
+
+  add(a: Value, b: Value): Value { return this.binary('Add', a, b); }
+  sub(a: Value, b: Value): Value { return this.binary('Sub', a, b); }
+  mul(a: Value, b: Value): Value { return this.binary('Mul', a, b); }
+  div(a: Value, b: Value): Value { return this.binary('Div', a, b); }
+  pow(a: Value, b: Value): Value { return this.binary('Pow', a, b); }
+  neg(x: Value): Value { return this.unary('Neg', x); }
+  abs(x: Value): Value { return this.unary('Abs', x); }
+  sqrt(x: Value): Value { return this.unaryFloat('Sqrt', x); }
+  erf(x: Value): Value { return this.unaryFloat('Erf', x); }
+  tanh(x: Value): Value { return this.unaryFloat('Tanh', x); }
+  sigmoid(x: Value): Value { return this.unaryFloat('Sigmoid', x); }
+  relu(x: Value): Value { return this.unaryFloat('Relu', x); }
+  exp(x: Value): Value { return this.unaryFloat('Exp', x); }
+  log(x: Value): Value { return this.unaryFloat('Log', x); }
+
+  equal(a: Value, b: Value): Value {
+    this.sameDtype('Equal', a, b);
+    return this.node('Equal', [a, b], {}, 'bool', broadcastShapes(a.shape, b.shape, 'Equal'));
+  }
+
+  where(cond: Value, a: Value, b: Value): Value {
+    if (cond.dtype !== 'bool') throw new GraphError(`Where: condition must be bool, got ${cond.dtype}`);
+    this.sameDtype('Where', a, b);
+    const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'Where'), b.shape, 'Where');
+    return this.node('Where', [cond, a, b], {}, a.dtype, shape);
+  }
+
+  cast(x: Value, to: DType): Value {
+    return this.node('Cast', [x], { to: ONNX_DTYPE_CODE[to] }, to, x.shape);
+  }
+
+  // ── linear algebra and normalisation ──────────────────────────────────────
+
+  /** Batched matrix product with numpy semantics: [..., m, k] × [..., k, n]. */
+  matmul(a: Value, b: Value): Value {
+    this.sameDtype('MatMul', a, b);
+    if (a.shape.length < 2 || b.shape.length < 2) throw new GraphError(`MatMul: need rank ≥ 2, got ${shapeToString(a.shape)} × ${shapeToString(b.shape)}`);
+    const [m, k1] = a.shape.slice(-2) as [Dim, Dim];
+    const [k2, n] = b.shape.slice(-2) as [Dim, Dim];
+    if (k1 !== k2) throw new GraphError(`MatMul: inner dims differ: ${shapeToString(a.shape)} × ${shapeToString(b.shape)}`);
+    const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'MatMul');
+    return this.node('MatMul', [a, b], {}, a.dtype, [...batch, m, n]);
+  }
+
+  softmax(x: Value, axis = -1): Value {
+    normAxis(axis, x.shape.length, 'Softmax');
+    return this.node('Softmax', [this.requireFloat('Softmax', x)], { axis }, x.dtype, x.shape);
+  }
+
+  /** LayerNorm over the last axis with learned scale and shift. */
+  layerNorm(x: Value, scale: Value, bias: Value, epsilon: number): Value {
+    const last = x.shape[x.shape.length - 1];
+    for (const p of [scale, bias]) {
+      if (p.shape.length !== 1 || p.shape[0] !== last) {
+        throw new GraphError(`LayerNormalization: parameter ${shapeToString(p.shape)} does not match last dim of ${shapeToString(x.shape)}`);
+      }
+    }
+    return this.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: { float: epsilon } }, x.dtype, x.shape);
+  }
+
+  reduceMean(x: Value, axes: readonly number[], keepdims = true): Value {
+    return this.reduce('ReduceMean', x, axes, keepdims);
+  }
+
+  reduceSum(x: Value, axes: readonly number[], keepdims = true): Value {
+    return this.reduce('ReduceSum', x, axes, keepdims);
+  }
+
+  // ── indexing and layout ───────────────────────────────────────────────────
+
+  /** Rows of `table` picked by `indices` along `axis` (embedding lookup with axis 0). */
+  gather(table: Value, indices: Value, axis = 0): Value {
+    if (indices.dtype !== 'int64' && indices.dtype !== 'int32') throw new GraphError(`Gather: indices must be integer, got ${indices.dtype}`);
+    const a = normAxis(axis, table.shape.length, 'Gather');
+    const shape = [...table.shape.slice(0, a), ...indices.shape, ...table.shape.slice(a + 1)];
+    return this.node('Gather', [table, indices], { axis: a }, table.dtype, shape);
+  }
+
+  transpose(x: Value, perm: readonly number[]): Value {
+    if (perm.length !== x.shape.length || [...perm].sort().some((p, i) => p !== i)) {
+      throw new GraphError(`Transpose: perm [${perm.join(',')}] is not a permutation of rank ${x.shape.length}`);
+    }
+    return this.node('Transpose', [x], { perm }, x.dtype, perm.map((p) => x.shape[p]!));
+  }
+
+  /**
+   * Reshape with ONNX's conventions: 0 copies the input dim at that position, -1 is inferred.
+   * The target may also carry symbols (e.g. 'batch') for documentation; they are written as 0
+   * and must match the input dim at the same position.
+   */
+  reshape(x: Value, target: readonly Dim[]): Value {
+    const written: number[] = [];
+    const shape: Dim[] = [];
+    target.forEach((d, i) => {
+      if (typeof d === 'string' || d === 0) {
+        const src = x.shape[i];
+        if (src === undefined || (typeof d === 'string' && src !== d)) {
+          throw new GraphError(`Reshape: target dim ${i} ('${d}') does not match input ${shapeToString(x.shape)}`);
+        }
+        written.push(0);
+        shape.push(src);
+      } else {
+        written.push(d);
+        shape.push(d);
+      }
+    });
+    const inferred = shape.indexOf(-1);
+    if (inferred >= 0) {
+      const known = shape.filter((d, i) => i !== inferred);
+      const inNumeric = x.shape.filter((d) => typeof d === 'number') as number[];
+      const inSymbols = x.shape.filter((d) => typeof d === 'string');
+      const outSymbols = known.filter((d) => typeof d === 'string');
+      const leftover = inSymbols.filter((s) => !outSymbols.includes(s));
+      const numerator = inNumeric.reduce((p, d) => p * d, 1);
+      const denominator = (known.filter((d) => typeof d === 'number') as number[]).reduce((p, d) => p * d, 1);
+      if (leftover.length === 0) {
+        if (numerator % denominator !== 0) throw new GraphError(`Reshape: cannot infer -1 for ${shapeToString(x.shape)} → [${target.join(',')}]`);
+        shape[inferred] = numerator / denominator;
+      } else {
+        shape[inferred] = leftover.length === 1 && numerator === denominator ? leftover[0]! : `${leftover.join('*')}*${numerator / denominator}`;
+      }
+    }
+    return this.node('Reshape', [x, this.int64s(written)], {}, x.dtype, shape);
+  }
+
+  /** Splits `x` along `axis` into pieces of the given sizes. */
+  split(x: Value, sizes: readonly number[], axis = -1): Value[] {
+    const a = normAxis(axis, x.shape.length, 'Split');
+    const total = sizes.reduce((p, s) => p + s, 0);
+    if (x.shape[a] !== total) throw new GraphError(`Split: sizes [${sizes.join(',')}] do not add up to dim ${a} of ${shapeToString(x.shape)}`);
+    const outs = sizes.map((s) => this.fresh(x.dtype, x.shape.map((d, i) => (i === a ? s : d))));
+    this.nodes.push({ op: 'Split', inputs: [x, this.int64s(sizes)], outputs: outs, attrs: { axis: a } });
+    return outs;
+  }
+
+  unsqueeze(x: Value, axes: readonly number[]): Value {
+    const rank = x.shape.length + axes.length;
+    const norm = axes.map((a) => normAxis(a, rank, 'Unsqueeze')).sort((p, q) => p - q);
+    const shape: Dim[] = [];
+    let src = 0;
+    for (let i = 0; i < rank; i++) shape.push(norm.includes(i) ? 1 : x.shape[src++]!);
+    return this.node('Unsqueeze', [x, this.int64s(norm)], {}, x.dtype, shape);
+  }
+
+  concat(xs: readonly Value[], axis: number): Value {
+    const first = xs[0];
+    if (!first) throw new GraphError('Concat: no inputs');
+    const a = normAxis(axis, first.shape.length, 'Concat');
+    let sum: Dim = 0;
+    for (const x of xs) {
+      this.sameDtype('Concat', first, x);
+      const d = x.shape[a]!;
+      sum = typeof sum === 'number' && typeof d === 'number' ? sum + d : `${sum}+${d}`;
+    }
+    return this.node('Concat', xs, { axis: a }, first.dtype, first.shape.map((d, i) => (i === a ? sum : d)));
+  }
+
+  /** The runtime shape of `x` as an int64 vector. */
+  shapeOf(x: Value): Value {
+    return this.node('Shape', [x], {}, 'int64', [x.shape.length]);
+  }
+
+  /** 0, 1, …, n−1 where `n` is an int64 scalar computed at run time; `dim` names the length. */
+  range(n: Value, dim: Dim): Value {
+    if (n.dtype !== 'int64' || n.shape.length !== 0) throw new GraphError(`Range: limit must be an int64 scalar, got ${n.dtype}${shapeToString(n.shape)}`);
+    return this.node('Range', [this.scalar(0, 'int64'), n, this.scalar(1, 'int64')], {}, 'int64', [dim]);
+  }
+
+  /** The runtime size of dim `axis` of `x`, as an int64 scalar. */
+  dimOf(x: Value, axis: number): Value {
+    return this.gather(this.shapeOf(x), this.scalar(normAxis(axis, x.shape.length, 'dimOf'), 'int64'));
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────────
+
+  private initializer(name: string, dtype: DType, shape: Shape, data: TensorData, kind: Initializer['kind']): Value {
+    const n = numElements(shape);
+    if (data.length !== n) throw new GraphError(`${kind} '${name}': ${data.length} values for shape ${shapeToString(shape)} (${n})`);
+    const value = this.named(name, dtype, shape);
+    this.initializers.push({ value, data, kind });
+    return value;
+  }
+
+  private named(name: string, dtype: DType, shape: Shape): Value {
+    if (this.names.has(name)) throw new GraphError(`duplicate name '${name}'`);
+    this.names.add(name);
+    return { id: this.nextId++, dtype, shape: [...shape], name };
+  }
+
+  private freshName(stem: string): string {
+    return `${stem}_${this.nextId}`;
+  }
+
+  private fresh(dtype: DType, shape: Shape): Value {
+    return { id: this.nextId++, dtype, shape: [...shape] };
+  }
+
+  private node(op: OpType, inputs: readonly Value[], attrs: Record<string, AttrValue>, dtype: DType, shape: Shape): Value {
+    const out = this.fresh(dtype, shape);
+    this.nodes.push({ op, inputs: [...inputs], outputs: [out], attrs });
+    return out;
+  }
+
+  private binary(op: OpType, a: Value, b: Value): Value {
+    this.sameDtype(op, a, b);
+    return this.node(op, [a, b], {}, a.dtype, broadcastShapes(a.shape, b.shape, op));
+  }
+
+  private unary(op: OpType, x: Value): Value {
+    return this.node(op, [x], {}, x.dtype, x.shape);
+  }
+
+  private unaryFloat(op: OpType, x: Value): Value {
+    return this.unary(op, this.requireFloat(op, x));
+  }
+
+  private reduce(op: OpType, x: Value, axes: readonly number[], keepdims: boolean): Value {
+    const norm = axes.map((a) => normAxis(a, x.shape.length, op));
+    const shape = x.shape.flatMap((d, i) => (norm.includes(i) ? (keepdims ? [1] : []) : [d]));
+    return this.node(op, [x, this.int64s(norm)], { keepdims: keepdims ? 1 : 0 }, x.dtype, shape);
+  }
+
+  private requireFloat(op: string, x: Value): Value {
+    if (!FLOAT_TYPES.has(x.dtype)) throw new GraphError(`${op}: needs a float tensor, got ${x.dtype}`);
+    return x;
+  }
+
+  private sameDtype(op: string, a: Value, b: Value): void {
+    if (a.dtype !== b.dtype) throw new GraphError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
+  }
+}
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_DTYPE_CODE: Readonly<Record<DType, number>> = {
+  float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11,
+};
+
+function typedArrayOf(dtype: DType, values: readonly number[]): TensorData {
+  switch (dtype) {
+    case 'float32': return Float32Array.from(values);
+    case 'float64': return Float64Array.from(values);
+    case 'int64': return BigInt64Array.from(values, (v) => BigInt(v));
+    case 'int32': return Int32Array.from(values);
+    case 'int8': return Int8Array.from(values);
+    case 'uint8': case 'bool': return Uint8Array.from(values);
+    case 'float16': throw new GraphError('float16 scalars are not supported; build them in float32 and Cast');
+  }
+}

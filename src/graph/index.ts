@@ -1,0 +1,3 @@
+export * from './ir.js';
+export { GraphBuilder, ONNX_DTYPE_CODE } from './builder.js';
+export { toOnnx, ONNX_OPSET, type OnnxWriteOptions } from './onnx.js';

@@ -1,0 +1,66 @@
+/**
+ * JinaBERT cross-encoder (jina-reranker-v1-{base,turbo,tiny}-en), as ../shared/docs/jinabert.md
+ * reconstructs it:
+ *
+ *   x      = LN(E_word[ids] + E_type[types])                       no position embeddings
+ *   A[h]   = −slope_h · |i − j|                                     symmetric ALiBi, built once per length
+ *   layer  : x = LN(x + Attn(x; bias = A + padding))
+ *            x = LN(x + Wo(gelu(z[:, :I]) ⊙ z[:, I:]) + bo),  z = Wg x   (GEGLU, no bias on Wg)
+ *   logit  = classifier(tanh(pooler(x_CLS)))
+ */
+import { GraphBuilder, type Graph, type Value } from '../graph/index.js';
+import type { ModelSpec } from '../checkpoint/spec.js';
+import {
+  SEQ, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, poolerClassifier,
+  selfAttentionBlock, type WeightLookup,
+} from './layers.js';
+
+/**
+ * ALiBi head slopes (Press et al.): geometric 2^(−8/n)… for a power-of-two n; otherwise the
+ * slopes of the nearest lower power of two followed by every other slope of twice that.
+ */
+export function alibiSlopes(numHeads: number): number[] {
+  const pow2 = (n: number): number[] => {
+    const ratio = 2 ** (-8 / n);
+    return Array.from({ length: n }, (_, k) => ratio ** (k + 1));
+  };
+  const p = 2 ** Math.floor(Math.log2(numHeads));
+  if (p === numHeads) return pow2(numHeads);
+  return [...pow2(p), ...pow2(2 * p).filter((_, i) => i % 2 === 0).slice(0, numHeads - p)];
+}
+
+/** −slope_h·|i − j| as [heads, seq, seq], computed from the batch's actual length. */
+function alibiBias(g: GraphBuilder, inputIds: Value, numHeads: number): Value {
+  const positions = g.cast(g.range(g.dimOf(inputIds, 1), SEQ), 'float32');
+  const distance = g.abs(g.sub(g.unsqueeze(positions, [1]), g.unsqueeze(positions, [0])));
+  const slopes = Float32Array.from(alibiSlopes(numHeads), (s) => -s);
+  return g.mul(g.constant('alibi_negative_slopes', 'float32', [numHeads, 1, 1], slopes), distance);
+}
+
+/** GEGLU (or ReGLU) feed-forward with the post-LayerNorm residual. */
+function gatedFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec, layer: string): Value {
+  const h = spec.hiddenSize;
+  const i = spec.intermediateSize;
+  const z = linear(g, p, x, `${layer}.mlp.gated_layers`, h, 2 * i, false);
+  const [gate, up] = g.split(z, [i, i], -1) as [Value, Value];
+  const activated = spec.feedForward === 'reglu' ? g.relu(gate) : geluErf(g, gate);
+  const out = linear(g, p, g.mul(activated, up), `${layer}.mlp.wo`, i, h);
+  return layerNorm(g, p, g.add(out, x), `${layer}.mlp.layernorm`, h, spec.layerNormEps);
+}
+
+export function buildJinaBert(spec: ModelSpec, weights: WeightLookup): Graph {
+  const g = new GraphBuilder();
+  const p = new Params(g, weights);
+  const inputs = encoderInputs(g);
+
+  let x = embed(g, p, inputs, spec);
+  // One bias tensor [batch, heads, seq, seq] shared by every layer.
+  const bias = g.add(alibiBias(g, inputs.inputIds, spec.numHeads), paddingBias(g, inputs.attentionMask));
+  for (let l = 0; l < spec.numLayers; l++) {
+    const layer = `${spec.prefix}encoder.layer.${l}`;
+    x = selfAttentionBlock(g, p, x, bias, spec, layer);
+    x = gatedFeedForward(g, p, x, spec, layer);
+  }
+  g.output('logits', poolerClassifier(g, p, x, spec));
+  return g.build();
+}

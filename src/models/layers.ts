@@ -1,0 +1,110 @@
+/**
+ * The building blocks every encoder shares, composed from graph primitives:
+ * Linear, GELU, LayerNorm with residual, multi-head self-attention, the padding mask,
+ * and the BERT pooler + classifier head.
+ */
+import { GraphBuilder, type Value } from '../graph/index.js';
+import type { ModelSpec } from '../checkpoint/spec.js';
+
+/** Where weights come from: a checkpoint tensor by name, as float32 in PyTorch layout. */
+export type WeightLookup = (name: string) => Float32Array;
+
+export const BATCH = 'batch';
+export const SEQ = 'seq';
+
+/** The three int64 inputs every cross-encoder graph takes. */
+export interface EncoderInputs {
+  readonly inputIds: Value;
+  readonly attentionMask: Value;
+  readonly tokenTypeIds: Value;
+}
+
+export function encoderInputs(g: GraphBuilder): EncoderInputs {
+  return {
+    inputIds: g.input('input_ids', 'int64', [BATCH, SEQ]),
+    attentionMask: g.input('attention_mask', 'int64', [BATCH, SEQ]),
+    tokenTypeIds: g.input('token_type_ids', 'int64', [BATCH, SEQ]),
+  };
+}
+
+/** Names checkpoint tensors and turns them into graph parameters. */
+export class Params {
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly lookup: WeightLookup,
+  ) {}
+
+  get(name: string, shape: readonly number[]): Value {
+    return this.g.parameter(name, shape, this.lookup(name));
+  }
+}
+
+/** y = x Wᵀ + b with W stored [out, in] as PyTorch does (ORT folds the transpose at load). */
+export function linear(g: GraphBuilder, p: Params, x: Value, name: string, inDim: number, outDim: number, bias = true): Value {
+  const w = p.get(`${name}.weight`, [outDim, inDim]);
+  const y = g.matmul(x, g.transpose(w, [1, 0]));
+  return bias ? g.add(y, p.get(`${name}.bias`, [outDim])) : y;
+}
+
+export function layerNorm(g: GraphBuilder, p: Params, x: Value, name: string, dim: number, eps: number): Value {
+  return g.layerNorm(x, p.get(`${name}.weight`, [dim]), p.get(`${name}.bias`, [dim]), eps);
+}
+
+/** Exact GELU: 0.5·x·(1 + erf(x/√2)), written in the order ORT's Gelu fusion recognises. */
+export function geluErf(g: GraphBuilder, x: Value): Value {
+  const e = g.erf(g.div(x, g.scalar(Math.SQRT2)));
+  return g.mul(g.mul(x, g.add(e, g.scalar(1))), g.scalar(0.5));
+}
+
+/** The tanh approximation (`gelu_new`): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function geluTanh(g: GraphBuilder, x: Value): Value {
+  const cube = g.mul(g.mul(x, x), x);
+  const inner = g.mul(g.add(x, g.mul(cube, g.scalar(0.044715))), g.scalar(Math.sqrt(2 / Math.PI)));
+  return g.mul(g.mul(x, g.add(g.tanh(inner), g.scalar(1))), g.scalar(0.5));
+}
+
+/** Padding mask as an additive bias [batch, 1, 1, seq]: 0 for real tokens, float32 min for padding (as HF does). */
+export function paddingBias(g: GraphBuilder, attentionMask: Value): Value {
+  const mask = g.cast(attentionMask, 'float32');
+  const bias = g.mul(g.sub(g.scalar(1), mask), g.scalar(-3.4028234663852886e38));
+  return g.unsqueeze(bias, [1, 2]);
+}
+
+/**
+ * Multi-head self-attention with an additive bias (padding, and ALiBi where used), then
+ * the output projection and the post-LayerNorm residual: LN(x + Wo·softmax(qkᵀ/√d + bias)·v).
+ */
+export function selfAttentionBlock(g: GraphBuilder, p: Params, x: Value, bias: Value, spec: ModelSpec, layer: string): Value {
+  const h = spec.hiddenSize;
+  const n = spec.numHeads;
+  const d = h / n;
+  const heads = (t: Value): Value => g.reshape(t, [BATCH, SEQ, n, d]);
+  const q = g.transpose(heads(linear(g, p, x, `${layer}.attention.self.query`, h, h)), [0, 2, 1, 3]);
+  const kT = g.transpose(heads(linear(g, p, x, `${layer}.attention.self.key`, h, h)), [0, 2, 3, 1]);
+  const v = g.transpose(heads(linear(g, p, x, `${layer}.attention.self.value`, h, h)), [0, 2, 1, 3]);
+  const scores = g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d))), bias);
+  const context = g.matmul(g.softmax(scores, -1), v);
+  const merged = g.reshape(g.transpose(context, [0, 2, 1, 3]), [BATCH, SEQ, h]);
+  const out = linear(g, p, merged, `${layer}.attention.output.dense`, h, h);
+  return layerNorm(g, p, g.add(out, x), `${layer}.attention.output.LayerNorm`, h, spec.layerNormEps);
+}
+
+/** BERT's head: tanh(dense(h_CLS)) → classifier → logits [batch, numLabels]. */
+export function poolerClassifier(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec): Value {
+  const h = spec.hiddenSize;
+  const cls = g.gather(x, g.scalar(0, 'int64'), 1);
+  const pooled = g.tanh(linear(g, p, cls, `${spec.prefix}pooler.dense`, h, h));
+  return linear(g, p, pooled, 'classifier', h, spec.numLabels);
+}
+
+/** Word + token-type embeddings (and whatever extra the caller adds), then LayerNorm. */
+export function embed(g: GraphBuilder, p: Params, inputs: EncoderInputs, spec: ModelSpec, extra?: Value): Value {
+  const h = spec.hiddenSize;
+  const pre = `${spec.prefix}embeddings`;
+  let x = g.gather(p.get(`${pre}.word_embeddings.weight`, [spec.vocabSize, h]), inputs.inputIds);
+  if (spec.typeVocabSize > 0) {
+    x = g.add(x, g.gather(p.get(`${pre}.token_type_embeddings.weight`, [spec.typeVocabSize, h]), inputs.tokenTypeIds));
+  }
+  if (extra) x = g.add(x, extra);
+  return layerNorm(g, p, x, `${pre}.LayerNorm`, h, spec.layerNormEps);
+}
