@@ -30,6 +30,10 @@ export interface ModelSpec {
   /** Longest sequence the model accepts: 8192 for ALiBi models, max_position_embeddings otherwise. */
   readonly maxPositions: number;
   readonly feedForward: FeedForwardType;
+  /**
+   * Activation inside the MLP. For 'original' it is config.json's hidden_act; the gated blocks fix
+   * their own ('geglu' → 'gelu' (erf), 'reglu' → 'relu') and ignore hidden_act.
+   */
   readonly hiddenAct: HiddenAct;
   /** Size of the classifier output, taken from classifier.weight (JinaBERT configs have no num_labels). */
   readonly numLabels: number;

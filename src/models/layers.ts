@@ -6,8 +6,11 @@
 import { GraphBuilder, type Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 
-/** Where weights come from: a checkpoint tensor by name, as float32 in PyTorch layout. */
-export type WeightLookup = (name: string) => Float32Array;
+/**
+ * Where weights come from: a checkpoint tensor by name, as float32 in PyTorch layout. The
+ * shape the graph expects is passed along so a source can check it (or make random weights).
+ */
+export type WeightLookup = (name: string, shape: readonly number[]) => Float32Array;
 
 export const BATCH = 'batch';
 export const SEQ = 'seq';
@@ -35,7 +38,7 @@ export class Params {
   ) {}
 
   get(name: string, shape: readonly number[]): Value {
-    return this.g.parameter(name, shape, this.lookup(name));
+    return this.g.parameter(name, shape, this.lookup(name, shape));
   }
 }
 

@@ -1,0 +1,63 @@
+/**
+ * Random-weight models with the shapes of real rerankers, for benchmarks: speed depends on
+ * shapes, not on weight values. Seeded, so two runs build the same model.
+ */
+import type { ModelSpec } from '../checkpoint/spec.js';
+import type { WeightLookup } from '../models/index.js';
+
+export type ShapeName = 'turbo' | 'tiny' | 'base' | 'minilm-l6';
+
+/** jina-reranker-v1-turbo-en / -tiny-en / -base-en and ms-marco-MiniLM-L-6-v2, per their configs. */
+export const REFERENCE_SHAPES: Readonly<Record<ShapeName, ModelSpec>> = {
+  turbo: jina('turbo', 384, 6, 1536, 61056),
+  tiny: jina('tiny', 384, 4, 1536, 61056),
+  base: jina('base', 768, 12, 3072, 30528),
+  'minilm-l6': {
+    architecture: 'bert', vocabSize: 30522, hiddenSize: 384, numLayers: 6, numHeads: 12, intermediateSize: 1536,
+    typeVocabSize: 2, layerNormEps: 1e-12, positionEmbedding: 'absolute', maxPositions: 512, feedForward: 'original',
+    hiddenAct: 'gelu', numLabels: 1, prefix: 'bert.', sourceName: 'random ms-marco-MiniLM-L-6-v2 shape',
+  },
+};
+
+function jina(name: string, hidden: number, layers: number, intermediate: number, vocab: number): ModelSpec {
+  return {
+    architecture: 'jinabert', vocabSize: vocab, hiddenSize: hidden, numLayers: layers, numHeads: 12,
+    intermediateSize: intermediate, typeVocabSize: 2, layerNormEps: 1e-12, positionEmbedding: 'alibi',
+    maxPositions: 8192, feedForward: 'geglu', hiddenAct: 'gelu', numLabels: 1, prefix: 'bert.',
+    sourceName: `random jina-reranker-v1-${name}-en shape`,
+  };
+}
+
+/** Mulberry32: a tiny, fast, seeded PRNG; quality is ample for benchmark weights. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** BERT-style init: N(0, 0.02)-ish uniform for matrices, ones for LayerNorm scales, zeros for biases. */
+export function randomWeights(seed = 1234): WeightLookup {
+  const next = mulberry32(seed);
+  return (name, shape) => {
+    const size = shape.reduce((p, d) => p * d, 1);
+    const data = new Float32Array(size);
+    if (name.endsWith('LayerNorm.weight') || name.endsWith('layernorm.weight')) data.fill(1);
+    else if (!name.endsWith('.bias')) for (let i = 0; i < size; i++) data[i] = (next() - 0.5) * 0.07;
+    return data;
+  };
+}
+
+/** Multiply-adds ×2 of one forward pass over one sequence of `tokens` tokens. */
+export function forwardFlops(spec: ModelSpec, tokens: number): number {
+  const h = spec.hiddenSize;
+  const i = spec.intermediateSize;
+  const projections = 4 * 2 * tokens * h * h;
+  const attention = 2 * 2 * tokens * tokens * h;
+  const mlp = spec.feedForward === 'original' ? 2 * 2 * tokens * h * i : 2 * tokens * h * 2 * i + 2 * tokens * i * h;
+  return spec.numLayers * (projections + attention + mlp) + 2 * (2 * h * h);
+}

@@ -1,0 +1,124 @@
+/**
+ * Small file-system helpers for the checkpoint layer: read and write whole files with errors
+ * that name the path and say what went wrong in words, not errno codes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { constants as bufferConstants } from 'node:buffer';
+import { FileError } from '../errors.js';
+
+/** A Node file-system error described for a person. */
+export function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read or written (permission denied)';
+    case 'EISDIR':
+      return 'is a directory, not a file';
+    case 'ENOSPC':
+      return 'could not be written: the disk is full';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+export function isFile(p: string): boolean {
+  return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+export function isDirectory(p: string): boolean {
+  return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+// fs.readSync moves at most 2 GiB per call; read in 1 GiB steps.
+const READ_CHUNK = 1 << 30;
+
+/**
+ * The whole file in one Buffer of its own (byteOffset 0, not a slice of Node's shared pool), so
+ * that typed-array views into it are aligned to the file's own offsets.
+ */
+export function readFileBytes(file: string): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    return readOpenFile(fd, file);
+  } catch (error) {
+    if (error instanceof FileError) throw error;
+    throw new FileError(file, describeFsError(error), undefined, { cause: error });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function readOpenFile(fd: number, file: string): Buffer {
+  const size = fs.fstatSync(fd).size;
+  if (size > bufferConstants.MAX_LENGTH) {
+    throw new FileError(file, `is ${size} bytes, more than this Node.js can hold in memory (${bufferConstants.MAX_LENGTH})`);
+  }
+  const bytes = Buffer.allocUnsafeSlow(size);
+  let done = 0;
+  while (done < size) {
+    const n = fs.readSync(fd, bytes, done, Math.min(READ_CHUNK, size - done), done);
+    if (n === 0) throw new FileError(file, `shrank from ${size} to ${done} bytes while being read`, 'is another program writing it? try again');
+    done += n;
+  }
+  return bytes;
+}
+
+/** A text file's contents, with a FileError naming the path when it cannot be read. */
+export function readTextFile(file: string, hint?: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new FileError(file, describeFsError(error), hint, { cause: error });
+  }
+}
+
+/**
+ * Writes `bytes` to `file` so that readers see either the old file or the whole new one, never a
+ * half-written one: write a temporary file in the same folder, fsync it, rename it over `file`.
+ */
+export function writeFileAtomic(file: string, bytes: Uint8Array): void {
+  const dir = path.dirname(path.resolve(file));
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = fs.openSync(temp, 'wx');
+    try {
+      writeAll(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw new FileError(file, `could not be written: ${describeFsError(error)}`, 'check that the folder exists, is writable and has room', {
+      cause: error,
+    });
+  }
+  syncDirectory(dir);
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) {
+    done += fs.writeSync(fd, bytes, done, Math.min(READ_CHUNK, bytes.length - done));
+  }
+}
+
+/** Makes the rename itself durable. Some platforms cannot fsync a directory; the file is safe anyway. */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Not supported here (e.g. Windows): the data itself was already fsynced.
+  }
+}

@@ -1,0 +1,82 @@
+import { loadCheckpoint, locateModel } from '../checkpoint/index.js';
+import { UsageError } from '../errors.js';
+import { REFERENCE_SHAPES, randomWeights, type ShapeName } from '../bench/random-model.js';
+import { machineDescription, measureMatmul, measureThroughput } from '../bench/throughput.js';
+import { defaultThreads } from '../runtime/index.js';
+import { intOption, stringOption } from './main.js';
+
+export const BENCH_HELP = {
+  text: `Usage: turborank bench [options]
+
+Scores synthetic pairs of a fixed token length and reports documents/second, documents
+per 50 ms and achieved GFLOP/s, next to the float32 matrix-multiply rate ONNX Runtime
+reaches on this machine in the same run (a [batch·tokens, hidden] × [hidden, intermediate]
+product). Tokenization is not included.
+
+Options:
+      --shape S         random-weight model with real shapes: turbo (default), tiny, base, minilm-l6
+  -m, --model M         a safetensors checkpoint directory or cached hub name instead of --shape
+      --tokens N        tokens per pair (default 256)
+      --pairs N         pairs to score (default 256)
+      --batch-size N    pairs per batch (default 16)
+      --threads N       ONNX Runtime threads (default: all cores)
+      --json            print JSON
+  -h, --help            this help`,
+  options: {
+    shape: { type: 'string' },
+    model: { type: 'string', short: 'm' },
+    tokens: { type: 'string' },
+    pairs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    threads: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+} as const;
+
+export async function runBench(values: Record<string, unknown>, positionals: string[]): Promise<void> {
+  if (positionals.length > 0) throw new UsageError(`bench takes no FILE, got ${positionals.join(' ')}`);
+  const tokens = intOption(values, 'tokens', 2) ?? 256;
+  const pairs = intOption(values, 'pairs') ?? 256;
+  const batchSize = intOption(values, 'batch-size') ?? 16;
+  const threads = intOption(values, 'threads') ?? defaultThreads();
+  const modelName = stringOption(values, 'model');
+  const shape = (stringOption(values, 'shape') ?? 'turbo') as ShapeName;
+  if (modelName === undefined && !(shape in REFERENCE_SHAPES)) {
+    throw new UsageError(`--shape must be one of ${Object.keys(REFERENCE_SHAPES).join(', ')}, got '${shape}'`);
+  }
+
+  let spec = REFERENCE_SHAPES[shape];
+  let weights = randomWeights();
+  let name = spec?.sourceName ?? shape;
+  if (modelName !== undefined) {
+    const located = locateModel(modelName, process.env);
+    if (located.kind !== 'checkpoint') throw new UsageError('bench --model needs a safetensors checkpoint (ONNX files: use --shape)');
+    const checkpoint = loadCheckpoint(located);
+    spec = checkpoint.spec;
+    weights = (n) => checkpoint.weights.float32(n);
+    name = modelName;
+  }
+  if (tokens > spec.maxPositions) throw new UsageError(`--tokens ${tokens} exceeds the model's limit of ${spec.maxPositions}`);
+
+  const result = await measureThroughput(spec, weights, { tokens, pairs, batchSize, threads, name });
+  const matmuls = [
+    await measureMatmul(batchSize * tokens, spec.hiddenSize, spec.intermediateSize, threads),
+    await measureMatmul(batchSize * tokens, spec.hiddenSize, spec.hiddenSize, threads),
+  ];
+  const best = Math.max(...matmuls.map((m) => m.gflopsPerSecond));
+  const report = { machine: machineDescription(), date: new Date().toISOString(), ...result, matmul: matmuls, fractionOfMatmul: result.gflopsPerSecond / best };
+  if (values.json === true) {
+    process.stdout.write(JSON.stringify(report) + '\n');
+    return;
+  }
+  process.stdout.write([
+    `model        ${result.model} (${spec.numLayers} layers, hidden ${spec.hiddenSize}, ${spec.numHeads} heads, intermediate ${spec.intermediateSize})`,
+    `machine      ${report.machine}`,
+    `workload     ${result.pairs} pairs × ${tokens} tokens, batch ${batchSize}, ${threads} threads`,
+    `throughput   ${result.docsPerSecond.toFixed(1)} documents/s = ${result.docsPer50ms.toFixed(2)} documents per 50 ms`,
+    `compute      ${result.gflopsPerSecond.toFixed(1)} GFLOP/s achieved`,
+    ...matmuls.map((m) => `matmul       ${m.gflopsPerSecond.toFixed(1)} GFLOP/s for ${m.shape} (ORT, float32)`),
+    `efficiency   ${(100 * report.fractionOfMatmul).toFixed(0)}% of the best matmul rate`,
+    `peak RSS     ${result.peakRssMiB.toFixed(0)} MiB`,
+  ].join('\n') + '\n');
+}

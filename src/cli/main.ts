@@ -1,0 +1,96 @@
+/**
+ * The `turborank` command. Exit codes: 0 success, 2 bad usage, 1 any other failure (with a
+ * message saying what to do). Only unexpected errors print a stack trace.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { TurborankError, UsageError } from '../errors.js';
+import { runBench, BENCH_HELP } from './bench-command.js';
+import { runRerank, RERANK_HELP } from './rerank-command.js';
+import { runScore, SCORE_HELP } from './score-command.js';
+
+const MAIN_HELP = `turborank: fast cross-encoder rerankers (JinaBERT, BERT) on ONNX Runtime
+
+Usage: turborank <command> [options]
+
+Commands:
+  rerank   rank documents for a query
+  score    score JSON Lines of {"query","document"} pairs (bulk scoring)
+  bench    measure throughput (documents/s, per 50 ms) and GFLOP/s
+
+Run \`turborank <command> --help\` for a command's options.
+A model is a directory (config.json, model.safetensors, tokenizer.json), an ONNX export
+(a .onnx file, or a directory with onnx/model.onnx), or a Hugging Face name found in the
+local cache (e.g. jinaai/jina-reranker-v1-turbo-en). Without --model, a bundled
+random-weight TEST model is used.`;
+
+export interface Command {
+  readonly help: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  rerank: { help: RERANK_HELP.text, options: RERANK_HELP.options, run: runRerank },
+  score: { help: SCORE_HELP.text, options: SCORE_HELP.options, run: runScore },
+  bench: { help: BENCH_HELP.text, options: BENCH_HELP.options, run: runBench },
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(MAIN_HELP + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write('turborank 0.1.0\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}'`, `commands: ${Object.keys(COMMANDS).join(', ')}; see \`turborank --help\``);
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new UsageError((err as Error).message, `see \`turborank ${name} --help\``);
+    }
+    if (parsed.values.help) {
+      process.stdout.write(command.help + '\n');
+      return 0;
+    }
+    await command.run(parsed.values, parsed.positionals);
+    return 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`turborank: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof TurborankError) {
+    process.stderr.write(`turborank: ${err.message}\n`);
+    return 1;
+  }
+  if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return 0;
+  process.stderr.write(`turborank: unexpected error (a bug: please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}
+
+/** Parses a positive integer option, or throws a UsageError naming it. */
+export function intOption(values: Record<string, unknown>, name: string, min = 1): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${String(raw)}'`);
+  }
+  return n;
+}
+
+export function stringOption(values: Record<string, unknown>, name: string): string | undefined {
+  const raw = values[name];
+  return typeof raw === 'string' ? raw : undefined;
+}

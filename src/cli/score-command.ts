@@ -1,0 +1,68 @@
+import { UsageError } from '../errors.js';
+import { Reranker, TEST_MODEL_WARNING, sigmoid } from '../rerank/index.js';
+import { parsePairLine, readLines } from './input.js';
+import { intOption, stringOption } from './main.js';
+
+export const SCORE_HELP = {
+  text: `Usage: turborank score [options] [FILE|-]
+
+Bulk scoring: reads JSON Lines of {"query": …, "document": …} from FILE or stdin and writes
+one line {"logit": …, "score": …} per input line, in order (score = sigmoid(logit)).
+Input is streamed in chunks, so files larger than memory work.
+
+Options:
+  -m, --model M         model directory, .onnx file or cached hub name (default: bundled test model)
+      --max-length N    tokens per pair, longest-first truncation
+      --batch-size N    pairs per inference batch (default 32)
+      --chunk N         lines read before scoring (default 1024)
+      --threads N       ONNX Runtime threads (default: all cores)
+      --json            accepted for symmetry: output is always JSON Lines
+  -h, --help            this help`,
+  options: {
+    model: { type: 'string', short: 'm' },
+    'max-length': { type: 'string' },
+    'batch-size': { type: 'string' },
+    chunk: { type: 'string' },
+    threads: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+} as const;
+
+export async function runScore(values: Record<string, unknown>, positionals: string[]): Promise<void> {
+  if (positionals.length > 1) throw new UsageError(`expected at most one FILE, got ${positionals.length}`);
+  const model = stringOption(values, 'model');
+  const maxLength = intOption(values, 'max-length');
+  const batchSize = intOption(values, 'batch-size');
+  const threads = intOption(values, 'threads');
+  const chunkSize = intOption(values, 'chunk') ?? 1024;
+  const file = positionals[0];
+  const source = file === undefined || file === '-' ? 'stdin' : file;
+
+  if (model === undefined) process.stderr.write(TEST_MODEL_WARNING + '\n');
+  const lines = readLines(file);
+  const reranker = await Reranker.load(model, { threads, maxLength, batchSize });
+  try {
+    let chunk: { query: string; document: string }[] = [];
+    const flush = async (): Promise<void> => {
+      const logits = await reranker.score(chunk);
+      let out = '';
+      for (const logit of logits) out += JSON.stringify({ logit, score: sigmoid(logit) }) + '\n';
+      await write(out);
+      chunk = [];
+    };
+    for await (const [index, line] of lines) {
+      chunk.push(parsePairLine(line, source, index));
+      if (chunk.length >= chunkSize) await flush();
+    }
+    if (chunk.length > 0) await flush();
+  } finally {
+    await reranker.close();
+  }
+}
+
+/** Writes respecting backpressure, so a slow consumer does not make us buffer everything. */
+function write(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * One ONNX Runtime session per model: token batches in, logits out. Feeds only the inputs
+ * the graph declares (Jina's ONNX exports have no token_type_ids) and reads the first output.
+ */
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { FileError, TurborankError } from '../errors.js';
+import type { TokenBatch } from '../tokenizer/batch.js';
+
+export interface RuntimeOptions {
+  /** Threads for one inference (ORT's intra-op pool). Default: the machine's available parallelism. */
+  readonly threads?: number;
+  /** ORT graph optimisation level. Default 'all'. */
+  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
+
+export class CrossEncoderSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    /** Where the model came from, for messages. */
+    readonly source: string,
+  ) {
+    const unknown = session.inputNames.filter((n) => !KNOWN_INPUTS.has(n));
+    if (unknown.length > 0 || !session.inputNames.includes('input_ids')) {
+      throw new TurborankError(
+        `${source}: the ONNX graph takes inputs [${session.inputNames.join(', ')}]; turborank feeds input_ids, attention_mask and token_type_ids`,
+        'export the cross-encoder with those input names (as Hugging Face Optimum does)',
+      );
+    }
+  }
+
+  static async fromBytes(model: Uint8Array, source: string, options: RuntimeOptions = {}): Promise<CrossEncoderSession> {
+    try {
+      return new CrossEncoderSession(await ort.InferenceSession.create(model, sessionOptions(options)), source);
+    } catch (err) {
+      if (err instanceof TurborankError) throw err;
+      throw new TurborankError(`${source}: ONNX Runtime refused the graph: ${(err as Error).message}`, 'this is a turborank bug: please report it with the model config', { cause: err });
+    }
+  }
+
+  static async fromFile(path: string, options: RuntimeOptions = {}): Promise<CrossEncoderSession> {
+    try {
+      return new CrossEncoderSession(await ort.InferenceSession.create(path, sessionOptions(options)), path);
+    } catch (err) {
+      if (err instanceof TurborankError) throw err;
+      throw new FileError(path, `ONNX Runtime cannot load this model: ${(err as Error).message}`, 'check that the file is a complete ONNX model (re-download it if it was truncated)', { cause: err });
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  /** Logits [batchSize × numLabels], row-major, and numLabels. */
+  async run(batch: TokenBatch): Promise<{ logits: Float32Array; numLabels: number }> {
+    const dims = [batch.batchSize, batch.seqLen];
+    const all: Record<string, BigInt64Array> = {
+      input_ids: batch.inputIds,
+      attention_mask: batch.attentionMask,
+      token_type_ids: batch.tokenTypeIds,
+    };
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of this.session.inputNames) feeds[name] = new ort.Tensor('int64', all[name]!, dims);
+    const outputs = await this.session.run(feeds);
+    const first = outputs[this.session.outputNames[0]!]!;
+    const data = first.data;
+    if (!(data instanceof Float32Array)) {
+      throw new TurborankError(`${this.source}: first output is ${first.type}, expected float32 logits`);
+    }
+    const numLabels = batch.batchSize === 0 ? 1 : data.length / batch.batchSize;
+    if (!Number.isInteger(numLabels) || numLabels < 1) {
+      throw new TurborankError(`${this.source}: first output has shape [${first.dims.join(', ')}], expected [batch, labels]`);
+    }
+    return { logits: data, numLabels };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: options.threads ?? defaultThreads(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: options.optimization ?? 'all',
+    logSeverityLevel: 3,
+  };
+}
