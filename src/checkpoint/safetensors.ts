@@ -116,7 +116,8 @@ export class SafetensorsFile {
     const info = this.lookup(name);
     if (!info) {
       const some = this.names().slice(0, 3).join(', ');
-      throw new SafetensorsError(this.path, `has no tensor "${name}" (it holds ${this.entries.size} tensors, e.g. ${some})`);
+      const holds = some ? `it holds ${this.entries.size} tensors, e.g. ${some}` : 'it holds no tensors';
+      throw new SafetensorsError(this.path, `has no tensor "${name}" (${holds})`);
     }
     return info;
   }

@@ -191,10 +191,22 @@ export class GraphBuilder {
         if (numerator % denominator !== 0) throw new GraphError(`Reshape: cannot infer -1 for ${shapeToString(x.shape)} → [${target.join(',')}]`);
         shape[inferred] = numerator / denominator;
       } else {
-        shape[inferred] = leftover.length === 1 && numerator === denominator ? leftover[0]! : `${leftover.join('*')}*${numerator / denominator}`;
+        const factor = numerator / denominator;
+        shape[inferred] = factor === 1 ? leftover.join('*') : `${leftover.join('*')}*${factor}`;
       }
     }
     return this.node('Reshape', [x, this.int64s(written)], {}, x.dtype, shape);
+  }
+
+  /**
+   * Reshape to a shape computed at run time (an int64 vector), e.g. the batch's own
+   * [batch, seq] joined with constant dims. `shape` documents the result for later checks.
+   */
+  reshapeTo(x: Value, target: Value, shape: Shape): Value {
+    if (target.dtype !== 'int64' || target.shape.length !== 1 || target.shape[0] !== shape.length) {
+      throw new GraphError(`Reshape: target must be an int64 vector of ${shape.length} dims, got ${target.dtype}${shapeToString(target.shape)}`);
+    }
+    return this.node('Reshape', [x, target], {}, x.dtype, shape);
   }
 
   /** Splits `x` along `axis` into pieces of the given sizes. */

@@ -11,8 +11,8 @@
 import { GraphBuilder, type Graph, type Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
-  SEQ, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, poolerClassifier,
-  selfAttentionBlock, type WeightLookup,
+  SEQ, Layout, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, plainFeedForward,
+  poolerClassifier, selfAttentionBlock, type WeightLookup,
 } from './layers.js';
 
 /**
@@ -37,12 +37,18 @@ function alibiBias(g: GraphBuilder, inputIds: Value, numHeads: number): Value {
   return g.mul(g.constant('alibi_negative_slopes', 'float32', [numHeads, 1, 1], slopes), distance);
 }
 
-/** GEGLU (or ReGLU) feed-forward with the post-LayerNorm residual. */
+/**
+ * GEGLU (or ReGLU) feed-forward with the post-LayerNorm residual. The [2I, H] weight is split
+ * into its gate and up halves inside the graph (ORT folds that at load), so the activations
+ * are produced by two GEMMs instead of one GEMM and a copying Split.
+ */
 function gatedFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec, layer: string): Value {
   const h = spec.hiddenSize;
   const i = spec.intermediateSize;
-  const z = linear(g, p, x, `${layer}.mlp.gated_layers`, h, 2 * i, false);
-  const [gate, up] = g.split(z, [i, i], -1) as [Value, Value];
+  const weight = p.get(`${layer}.mlp.gated_layers.weight`, [2 * i, h]);
+  const [gateWeight, upWeight] = g.split(weight, [i, i], 0) as [Value, Value];
+  const gate = g.matmul(x, g.transpose(gateWeight, [1, 0]));
+  const up = g.matmul(x, g.transpose(upWeight, [1, 0]));
   const activated = spec.feedForward === 'reglu' ? g.relu(gate) : geluErf(g, gate);
   const out = linear(g, p, g.mul(activated, up), `${layer}.mlp.wo`, i, h);
   return layerNorm(g, p, g.add(out, x), `${layer}.mlp.layernorm`, h, spec.layerNormEps);
@@ -52,15 +58,16 @@ export function buildJinaBert(spec: ModelSpec, weights: WeightLookup): Graph {
   const g = new GraphBuilder();
   const p = new Params(g, weights);
   const inputs = encoderInputs(g);
+  const layout = new Layout(g, inputs, spec);
 
   let x = embed(g, p, inputs, spec);
   // One bias tensor [batch, heads, seq, seq] shared by every layer.
   const bias = g.add(alibiBias(g, inputs.inputIds, spec.numHeads), paddingBias(g, inputs.attentionMask));
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    x = selfAttentionBlock(g, p, x, bias, spec, layer);
-    x = gatedFeedForward(g, p, x, spec, layer);
+    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer);
+    x = spec.feedForward === 'original' ? plainFeedForward(g, p, x, spec, layer) : gatedFeedForward(g, p, x, spec, layer);
   }
-  g.output('logits', poolerClassifier(g, p, x, spec));
+  g.output('logits', poolerClassifier(g, p, layout, x, spec));
   return g.build();
 }

@@ -14,6 +14,8 @@ export type WeightLookup = (name: string, shape: readonly number[]) => Float32Ar
 
 export const BATCH = 'batch';
 export const SEQ = 'seq';
+/** Hidden states travel token-major as [batch·seq, hidden], so every Linear is one 2-D GEMM. */
+export const TOKENS = 'batch*seq';
 
 /** The three int64 inputs every cross-encoder graph takes. */
 export interface EncoderInputs {
@@ -28,6 +30,31 @@ export function encoderInputs(g: GraphBuilder): EncoderInputs {
     attentionMask: g.input('attention_mask', 'int64', [BATCH, SEQ]),
     tokenTypeIds: g.input('token_type_ids', 'int64', [BATCH, SEQ]),
   };
+}
+
+/**
+ * Run-time shapes derived once from input_ids and shared by every layer: split the token
+ * rows into heads for attention, or back into sequences for the [CLS] pooler.
+ */
+export class Layout {
+  readonly headsShape: Value;
+  readonly sequenceShape: Value;
+  constructor(private readonly g: GraphBuilder, inputs: EncoderInputs, private readonly spec: ModelSpec) {
+    const batchSeq = g.shapeOf(inputs.inputIds);
+    this.headsShape = g.concat([batchSeq, g.int64s([spec.numHeads, spec.hiddenSize / spec.numHeads])], 0);
+    this.sequenceShape = g.concat([batchSeq, g.int64s([spec.hiddenSize])], 0);
+  }
+
+  /** [tokens, hidden] → [batch, seq, heads, headDim] */
+  splitHeads(x: Value): Value {
+    const n = this.spec.numHeads;
+    return this.g.reshapeTo(x, this.headsShape, [BATCH, SEQ, n, this.spec.hiddenSize / n]);
+  }
+
+  /** [tokens, hidden] → [batch, seq, hidden] */
+  sequences(x: Value): Value {
+    return this.g.reshapeTo(x, this.sequenceShape, [BATCH, SEQ, this.spec.hiddenSize]);
+  }
 }
 
 /** Names checkpoint tensors and turns them into graph parameters. */
@@ -77,30 +104,29 @@ export function paddingBias(g: GraphBuilder, attentionMask: Value): Value {
  * Multi-head self-attention with an additive bias (padding, and ALiBi where used), then
  * the output projection and the post-LayerNorm residual: LN(x + Wo·softmax(qkᵀ/√d + bias)·v).
  */
-export function selfAttentionBlock(g: GraphBuilder, p: Params, x: Value, bias: Value, spec: ModelSpec, layer: string): Value {
+export function selfAttentionBlock(g: GraphBuilder, p: Params, layout: Layout, x: Value, bias: Value, spec: ModelSpec, layer: string): Value {
   const h = spec.hiddenSize;
-  const n = spec.numHeads;
-  const d = h / n;
-  const heads = (t: Value): Value => g.reshape(t, [BATCH, SEQ, n, d]);
-  const q = g.transpose(heads(linear(g, p, x, `${layer}.attention.self.query`, h, h)), [0, 2, 1, 3]);
-  const kT = g.transpose(heads(linear(g, p, x, `${layer}.attention.self.key`, h, h)), [0, 2, 3, 1]);
-  const v = g.transpose(heads(linear(g, p, x, `${layer}.attention.self.value`, h, h)), [0, 2, 1, 3]);
+  const d = h / spec.numHeads;
+  const project = (name: string): Value => layout.splitHeads(linear(g, p, x, `${layer}.attention.self.${name}`, h, h));
+  const q = g.transpose(project('query'), [0, 2, 1, 3]);
+  const kT = g.transpose(project('key'), [0, 2, 3, 1]);
+  const v = g.transpose(project('value'), [0, 2, 1, 3]);
   const scores = g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d))), bias);
   const context = g.matmul(g.softmax(scores, -1), v);
-  const merged = g.reshape(g.transpose(context, [0, 2, 1, 3]), [BATCH, SEQ, h]);
+  const merged = g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, h]);
   const out = linear(g, p, merged, `${layer}.attention.output.dense`, h, h);
   return layerNorm(g, p, g.add(out, x), `${layer}.attention.output.LayerNorm`, h, spec.layerNormEps);
 }
 
 /** BERT's head: tanh(dense(h_CLS)) → classifier → logits [batch, numLabels]. */
-export function poolerClassifier(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec): Value {
+export function poolerClassifier(g: GraphBuilder, p: Params, layout: Layout, x: Value, spec: ModelSpec): Value {
   const h = spec.hiddenSize;
-  const cls = g.gather(x, g.scalar(0, 'int64'), 1);
+  const cls = g.gather(layout.sequences(x), g.scalar(0, 'int64'), 1);
   const pooled = g.tanh(linear(g, p, cls, `${spec.prefix}pooler.dense`, h, h));
   return linear(g, p, pooled, 'classifier', h, spec.numLabels);
 }
 
-/** Word + token-type embeddings (and whatever extra the caller adds), then LayerNorm. */
+/** Word + token-type embeddings (and whatever extra the caller adds), then LayerNorm; [tokens, hidden]. */
 export function embed(g: GraphBuilder, p: Params, inputs: EncoderInputs, spec: ModelSpec, extra?: Value): Value {
   const h = spec.hiddenSize;
   const pre = `${spec.prefix}embeddings`;
@@ -109,5 +135,23 @@ export function embed(g: GraphBuilder, p: Params, inputs: EncoderInputs, spec: M
     x = g.add(x, g.gather(p.get(`${pre}.token_type_embeddings.weight`, [spec.typeVocabSize, h]), inputs.tokenTypeIds));
   }
   if (extra) x = g.add(x, extra);
-  return layerNorm(g, p, x, `${pre}.LayerNorm`, h, spec.layerNormEps);
+  return layerNorm(g, p, g.reshape(x, [-1, h]), `${pre}.LayerNorm`, h, spec.layerNormEps);
+}
+
+/** BERT's MLP with the post-LayerNorm residual: LN(x + W2·act(W1 x + b1) + b2). */
+export function plainFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec, layer: string): Value {
+  const h = spec.hiddenSize;
+  const i = spec.intermediateSize;
+  const hidden = activation(g, linear(g, p, x, `${layer}.intermediate.dense`, h, i), spec.hiddenAct);
+  const out = linear(g, p, hidden, `${layer}.output.dense`, i, h);
+  return layerNorm(g, p, g.add(out, x), `${layer}.output.LayerNorm`, h, spec.layerNormEps);
+}
+
+export function activation(g: GraphBuilder, x: Value, act: ModelSpec['hiddenAct']): Value {
+  switch (act) {
+    case 'gelu': return geluErf(g, x);
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh': return geluTanh(g, x);
+    case 'relu': return g.relu(x);
+  }
 }
