@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { REFERENCE_SHAPES, randomWeights, type ShapeName } from '../bench/random-model.js';
 import { machineDescription, measureMatmul, measureThroughput } from '../bench/throughput.js';
 import { defaultThreads } from '../runtime/index.js';
-import { intOption, stringOption } from './main.js';
+import { intOption, stringOption, writeStdout } from './main.js';
 
 export const BENCH_HELP = {
   text: `Usage: turborank bench [options]
@@ -66,14 +66,15 @@ export async function runBench(values: Record<string, unknown>, positionals: str
   const best = Math.max(...matmuls.map((m) => m.gflopsPerSecond));
   const report = { machine: machineDescription(), date: new Date().toISOString(), ...result, matmul: matmuls, fractionOfMatmul: result.gflopsPerSecond / best };
   if (values.json === true) {
-    process.stdout.write(JSON.stringify(report) + '\n');
+    await writeStdout(JSON.stringify(report) + '\n');
     return;
   }
-  process.stdout.write([
+  await writeStdout([
     `model        ${result.model} (${spec.numLayers} layers, hidden ${spec.hiddenSize}, ${spec.numHeads} heads, intermediate ${spec.intermediateSize})`,
     `machine      ${report.machine}`,
     `workload     ${result.pairs} pairs × ${tokens} tokens, batch ${batchSize}, ${threads} threads`,
-    `throughput   ${result.docsPerSecond.toFixed(1)} documents/s = ${result.docsPer50ms.toFixed(2)} documents per 50 ms`,
+    `throughput   ${result.docsPerSecond.toPrecision(3)} documents/s = ${result.docsPer50ms.toPrecision(3)} documents per 50 ms`,
+    `latency      ${((1000 * result.seconds * batchSize) / result.pairs).toFixed(1)} ms per batch of ${batchSize}`,
     `compute      ${result.gflopsPerSecond.toFixed(1)} GFLOP/s achieved`,
     ...matmuls.map((m) => `matmul       ${m.gflopsPerSecond.toFixed(1)} GFLOP/s for ${m.shape} (ORT, float32)`),
     `efficiency   ${(100 * report.fractionOfMatmul).toFixed(0)}% of the best matmul rate`,

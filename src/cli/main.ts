@@ -36,6 +36,11 @@ const COMMANDS: Record<string, Command> = {
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // A write error on stdout (EPIPE when the reader goes away, as in `turborank score … | head`)
+  // is also emitted as an 'error' event, which would crash the process with a stack trace if
+  // nobody listened. Commands write through `writeStdout`, which passes the error on to
+  // `reportError` instead (EPIPE: exit 0 quietly, like other Unix tools).
+  if (!process.stdout.listeners('error').includes(ignoreStdoutError)) process.stdout.on('error', ignoreStdoutError);
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(MAIN_HELP + '\n');
@@ -63,6 +68,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     return reportError(err);
   }
+}
+
+function ignoreStdoutError(): void {}
+
+/** Writes to stdout respecting backpressure; rejects with the write error (e.g. EPIPE). */
+export function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.stdout.destroyed) {
+      reject(Object.assign(new Error('stdout is closed'), { code: 'EPIPE' }));
+      return;
+    }
+    process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+  });
 }
 
 function reportError(err: unknown): number {

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { Reranker, TEST_MODEL_WARNING, type RerankResult } from '../rerank/index.js';
 import { decodeUtf8, parseDocuments, readInputBytes, type DocumentFormat } from './input.js';
-import { intOption, stringOption } from './main.js';
+import { intOption, stringOption, writeStdout } from './main.js';
 
 export const RERANK_HELP = {
   text: `Usage: turborank rerank --query Q [options] [FILE|-]
@@ -56,9 +56,9 @@ export async function runRerank(values: Record<string, unknown>, positionals: st
   await reranker.close();
 
   if (values.json === true) {
-    process.stdout.write(JSON.stringify({ model: reranker.info.name, query, results }) + '\n');
+    await writeStdout(JSON.stringify({ model: reranker.info.name, query, results }) + '\n');
   } else {
-    process.stdout.write(formatTable(results) + '\n');
+    await writeStdout(formatTable(results) + '\n');
     process.stderr.write(`${documents.length} documents scored in ${ms.toFixed(1)} ms\n`);
   }
 }

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { Reranker, TEST_MODEL_WARNING, sigmoid } from '../rerank/index.js';
 import { parsePairLine, readLines } from './input.js';
-import { intOption, stringOption } from './main.js';
+import { intOption, stringOption, writeStdout } from './main.js';
 
 export const SCORE_HELP = {
   text: `Usage: turborank score [options] [FILE|-]
@@ -47,7 +47,7 @@ export async function runScore(values: Record<string, unknown>, positionals: str
       const logits = await reranker.score(chunk);
       let out = '';
       for (const logit of logits) out += JSON.stringify({ logit, score: sigmoid(logit) }) + '\n';
-      await write(out);
+      await writeStdout(out);
       chunk = [];
     };
     for await (const [index, line] of lines) {
@@ -58,11 +58,4 @@ export async function runScore(values: Record<string, unknown>, positionals: str
   } finally {
     await reranker.close();
   }
-}
-
-/** Writes respecting backpressure, so a slow consumer does not make us buffer everything. */
-function write(text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
-  });
 }

@@ -10,13 +10,13 @@ import { GraphBuilder, type Graph } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
   SEQ, Layout, Params, embed, encoderInputs, paddingBias, plainFeedForward, poolerClassifier, selfAttentionBlock,
-  type WeightLookup,
+  type GraphOptions, type WeightLookup,
 } from './layers.js';
 
-export function buildBert(spec: ModelSpec, weights: WeightLookup): Graph {
+export function buildBert(spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Graph {
   const g = new GraphBuilder();
   const p = new Params(g, weights);
-  const inputs = encoderInputs(g);
+  const inputs = encoderInputs(g, options);
   const layout = new Layout(g, inputs, spec);
 
   const positions = g.range(g.dimOf(inputs.inputIds, 1), SEQ);

@@ -3,14 +3,14 @@ import type { Graph } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { buildBert } from './bert.js';
 import { buildJinaBert } from './jinabert.js';
-import type { WeightLookup } from './layers.js';
+import type { GraphOptions, WeightLookup } from './layers.js';
 
-export type { WeightLookup } from './layers.js';
+export type { GraphOptions, WeightLookup } from './layers.js';
 export { alibiSlopes } from './jinabert.js';
 
-export function buildCrossEncoder(spec: ModelSpec, weights: WeightLookup): Graph {
+export function buildCrossEncoder(spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Graph {
   switch (spec.architecture) {
-    case 'jinabert': return buildJinaBert(spec, weights);
-    case 'bert': return buildBert(spec, weights);
+    case 'jinabert': return buildJinaBert(spec, weights, options);
+    case 'bert': return buildBert(spec, weights, options);
   }
 }

@@ -12,7 +12,7 @@ import { GraphBuilder, type Graph, type Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
   SEQ, Layout, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, plainFeedForward,
-  poolerClassifier, selfAttentionBlock, type WeightLookup,
+  poolerClassifier, selfAttentionBlock, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
 /**
@@ -54,10 +54,10 @@ function gatedFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec,
   return layerNorm(g, p, g.add(out, x), `${layer}.mlp.layernorm`, h, spec.layerNormEps);
 }
 
-export function buildJinaBert(spec: ModelSpec, weights: WeightLookup): Graph {
+export function buildJinaBert(spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Graph {
   const g = new GraphBuilder();
   const p = new Params(g, weights);
-  const inputs = encoderInputs(g);
+  const inputs = encoderInputs(g, options);
   const layout = new Layout(g, inputs, spec);
 
   let x = embed(g, p, inputs, spec);

@@ -17,18 +17,27 @@ export const SEQ = 'seq';
 /** Hidden states travel token-major as [batch·seq, hidden], so every Linear is one 2-D GEMM. */
 export const TOKENS = 'batch*seq';
 
-/** The three int64 inputs every cross-encoder graph takes. */
+/** Choices about the graph's interface that do not change its math. */
+export interface GraphOptions {
+  /**
+   * Take token_type_ids as an input (default). Without it every token has type 0, as in
+   * Jina's own ONNX exports of turbo/tiny, whose tokenizer gives type 0 everywhere.
+   */
+  readonly tokenTypeInput?: boolean;
+}
+
+/** The int64 inputs of a cross-encoder graph. */
 export interface EncoderInputs {
   readonly inputIds: Value;
   readonly attentionMask: Value;
-  readonly tokenTypeIds: Value;
+  readonly tokenTypeIds: Value | undefined;
 }
 
-export function encoderInputs(g: GraphBuilder): EncoderInputs {
+export function encoderInputs(g: GraphBuilder, options: GraphOptions = {}): EncoderInputs {
   return {
     inputIds: g.input('input_ids', 'int64', [BATCH, SEQ]),
     attentionMask: g.input('attention_mask', 'int64', [BATCH, SEQ]),
-    tokenTypeIds: g.input('token_type_ids', 'int64', [BATCH, SEQ]),
+    tokenTypeIds: options.tokenTypeInput === false ? undefined : g.input('token_type_ids', 'int64', [BATCH, SEQ]),
   };
 }
 
@@ -132,7 +141,8 @@ export function embed(g: GraphBuilder, p: Params, inputs: EncoderInputs, spec: M
   const pre = `${spec.prefix}embeddings`;
   let x = g.gather(p.get(`${pre}.word_embeddings.weight`, [spec.vocabSize, h]), inputs.inputIds);
   if (spec.typeVocabSize > 0) {
-    x = g.add(x, g.gather(p.get(`${pre}.token_type_embeddings.weight`, [spec.typeVocabSize, h]), inputs.tokenTypeIds));
+    const table = p.get(`${pre}.token_type_embeddings.weight`, [spec.typeVocabSize, h]);
+    x = g.add(x, g.gather(table, inputs.tokenTypeIds ?? g.scalar(0, 'int64')));
   }
   if (extra) x = g.add(x, extra);
   return layerNorm(g, p, g.reshape(x, [-1, h]), `${pre}.LayerNorm`, h, spec.layerNormEps);

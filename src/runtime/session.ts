@@ -20,11 +20,25 @@ export function defaultThreads(): number {
 
 const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
 
+/**
+ * Attention materialises [batch, heads, seq, seq] float32 tensors: at 8192 tokens and 12 heads
+ * each is 3.2 GB. ORT's memory arena keeps its peak (and fragments: a turbo-shape 8192-token
+ * pair peaked at 21 GB with the arena, 10 GB without). Batches at least this long therefore
+ * run on a second session, made on first use, with the arena off.
+ */
+export const LONG_SEQUENCE = 2048;
+
+type ModelSource = { readonly kind: 'bytes'; readonly bytes: Uint8Array } | { readonly kind: 'file'; readonly path: string };
+
 export class CrossEncoderSession {
+  private longSession: Promise<ort.InferenceSession> | undefined;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     /** Where the model came from, for messages. */
     readonly source: string,
+    private readonly model: ModelSource,
+    private readonly options: RuntimeOptions,
   ) {
     const unknown = session.inputNames.filter((n) => !KNOWN_INPUTS.has(n));
     if (unknown.length > 0 || !session.inputNames.includes('input_ids')) {
@@ -37,7 +51,7 @@ export class CrossEncoderSession {
 
   static async fromBytes(model: Uint8Array, source: string, options: RuntimeOptions = {}): Promise<CrossEncoderSession> {
     try {
-      return new CrossEncoderSession(await ort.InferenceSession.create(model, sessionOptions(options)), source);
+      return new CrossEncoderSession(await ort.InferenceSession.create(model, sessionOptions(options)), source, { kind: 'bytes', bytes: model }, options);
     } catch (err) {
       if (err instanceof TurborankError) throw err;
       throw new TurborankError(`${source}: ONNX Runtime refused the graph: ${(err as Error).message}`, 'this is a turborank bug: please report it with the model config', { cause: err });
@@ -46,7 +60,7 @@ export class CrossEncoderSession {
 
   static async fromFile(path: string, options: RuntimeOptions = {}): Promise<CrossEncoderSession> {
     try {
-      return new CrossEncoderSession(await ort.InferenceSession.create(path, sessionOptions(options)), path);
+      return new CrossEncoderSession(await ort.InferenceSession.create(path, sessionOptions(options)), path, { kind: 'file', path }, options);
     } catch (err) {
       if (err instanceof TurborankError) throw err;
       throw new FileError(path, `ONNX Runtime cannot load this model: ${(err as Error).message}`, 'check that the file is a complete ONNX model (re-download it if it was truncated)', { cause: err });
@@ -67,8 +81,9 @@ export class CrossEncoderSession {
     };
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.session.inputNames) feeds[name] = new ort.Tensor('int64', all[name]!, dims);
-    const outputs = await this.session.run(feeds);
-    const first = outputs[this.session.outputNames[0]!]!;
+    const session = batch.seqLen >= LONG_SEQUENCE ? await this.sessionForLongSequences() : this.session;
+    const outputs = await session.run(feeds);
+    const first = outputs[session.outputNames[0]!]!;
     const data = first.data;
     if (!(data instanceof Float32Array)) {
       throw new TurborankError(`${this.source}: first output is ${first.type}, expected float32 logits`);
@@ -82,6 +97,17 @@ export class CrossEncoderSession {
 
   async close(): Promise<void> {
     await this.session.release();
+    if (this.longSession) await (await this.longSession).release();
+  }
+
+  private sessionForLongSequences(): Promise<ort.InferenceSession> {
+    if (!this.longSession) {
+      const options = { ...sessionOptions(this.options), enableCpuMemArena: false, enableMemPattern: false };
+      this.longSession = this.model.kind === 'bytes'
+        ? ort.InferenceSession.create(this.model.bytes, options)
+        : ort.InferenceSession.create(this.model.path, options);
+    }
+    return this.longSession;
   }
 }
 

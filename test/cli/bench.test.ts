@@ -1,0 +1,31 @@
+/** `turborank bench`: a tiny run that checks the command still works, not how fast it is. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertOk, parseJson, runCli } from './support.js';
+
+interface BenchJson {
+  model: string;
+  tokens: number;
+  pairs: number;
+  batchSize: number;
+  threads: number;
+  docsPerSecond: number;
+  docsPer50ms: number;
+  gflopsPerSecond: number;
+  matmul: { shape: string; gflopsPerSecond: number }[];
+}
+
+test('bench --shape tiny --json reports positive throughput', async () => {
+  const r = await runCli(['bench', '--shape', 'tiny', '--tokens', '16', '--pairs', '4', '--batch-size', '2', '--threads', '1', '--json'], { timeoutMs: 30_000 });
+  assertOk(r);
+  const report = parseJson<BenchJson>(r);
+  assert.equal(report.tokens, 16);
+  assert.equal(report.pairs, 4);
+  assert.equal(report.batchSize, 2);
+  assert.equal(report.threads, 1);
+  assert.ok(report.docsPerSecond > 0 && Number.isFinite(report.docsPerSecond), `docsPerSecond ${report.docsPerSecond}`);
+  assert.ok(report.gflopsPerSecond > 0 && Number.isFinite(report.gflopsPerSecond), `gflopsPerSecond ${report.gflopsPerSecond}`);
+  assert.ok(Math.abs(report.docsPer50ms - report.docsPerSecond / 20) < 1e-9 * report.docsPerSecond + 1e-9);
+  assert.equal(report.matmul.length, 2);
+  for (const m of report.matmul) assert.ok(m.gflopsPerSecond > 0, JSON.stringify(m));
+});
