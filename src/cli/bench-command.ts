@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { REFERENCE_SHAPES, randomWeights, type ShapeName } from '../bench/random-model.js';
 import { machineDescription, measureMatmul, measureThroughput } from '../bench/throughput.js';
 import { defaultThreads } from '../runtime/index.js';
-import { intOption, stringOption, writeStdout } from './main.js';
+import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 
 export const BENCH_HELP = {
   text: `Usage: turborank bench [options]
@@ -38,7 +38,7 @@ export async function runBench(values: Record<string, unknown>, positionals: str
   const tokens = intOption(values, 'tokens', 2) ?? 256;
   const pairs = intOption(values, 'pairs') ?? 256;
   const batchSize = intOption(values, 'batch-size') ?? 16;
-  const threads = intOption(values, 'threads') ?? defaultThreads();
+  const threads = threadsOption(values) ?? defaultThreads();
   const modelName = stringOption(values, 'model');
   const shape = (stringOption(values, 'shape') ?? 'turbo') as ShapeName;
   if (modelName === undefined && !(shape in REFERENCE_SHAPES)) {

@@ -55,9 +55,16 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
 export function parseDocuments(text: string, source: string, format: DocumentFormat = 'auto'): DocumentInput[] {
   const first = text.trimStart()[0];
   const kind = format !== 'auto' ? format : first === '[' ? 'json' : first === '{' ? 'jsonl' : 'lines';
-  if (kind === 'json') return parseJsonArray(text, source);
-  if (kind === 'jsonl') return splitLines(text).map((line, i) => ({ text: textField(parseJsonLine(line, source, i), source, i) }));
-  return splitLines(text);
+  if (kind === 'lines') return splitLines(text);
+  try {
+    if (kind === 'json') return parseJsonArray(text, source);
+    return splitLines(text).map((line, i) => ({ text: textField(parseJsonLine(line, source, i), source, i) }));
+  } catch (err) {
+    // Plain text whose first line happens to start with '[' or '{' lands here: say why.
+    if (format !== 'auto' || !(err instanceof InputError)) throw err;
+    throw new InputError(`${err.message}\n  → ${source} starts with '${first}', so it was read as ${kind === 'json' ? 'a JSON array' : 'JSON Lines'}: ` +
+      'for plain text, one document per line, pass --format lines', undefined, { cause: err });
+  }
 }
 
 /** Lines without their terminators; a final newline does not make an extra empty line. */
@@ -131,16 +138,19 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
  * Lines of FILE or stdin, streamed (bulk scoring inputs can be large), each decoded strictly
  * as UTF-8. Yields [lineIndex, text]; a final newline does not make an extra line.
  */
-export async function* readLines(file: string | undefined): AsyncGenerator<[number, string]> {
+export function readLines(file: string | undefined): AsyncGenerator<[number, string]> {
+  // Checked now, not on the first read: a wrong path should fail before a model is loaded.
   const source = file === undefined || file === '-' ? 'stdin' : file;
-  let stream: NodeJS.ReadableStream;
   if (source === 'stdin') {
     if (process.stdin.isTTY) throw new InputError('no input given: pass a FILE, or pipe JSON Lines on stdin');
-    stream = process.stdin;
   } else {
     checkReadableFile(source);
-    stream = fs.createReadStream(source);
   }
+  return streamLines(source);
+}
+
+async function* streamLines(source: string): AsyncGenerator<[number, string]> {
+  const stream: NodeJS.ReadableStream = source === 'stdin' ? process.stdin : fs.createReadStream(source);
   let pending: Buffer = Buffer.alloc(0);
   let index = 0;
   for await (const chunk of stream) {

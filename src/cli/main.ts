@@ -98,14 +98,25 @@ function reportError(err: unknown): number {
 }
 
 /** Parses a positive integer option, or throws a UsageError naming it. */
-export function intOption(values: Record<string, unknown>, name: string, min = 1): number | undefined {
+export function intOption(values: Record<string, unknown>, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
     throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${String(raw)}'`);
   }
+  if (n > max) throw new UsageError(`--${name} must be at most ${max}, got ${n}`);
   return n;
+}
+
+/**
+ * Most ONNX Runtime threads we accept. ORT starts every thread it is asked for: a typo such
+ * as `--threads 100000` otherwise spends minutes and gigabytes starting threads.
+ */
+export const MAX_THREADS = 1024;
+
+export function threadsOption(values: Record<string, unknown>): number | undefined {
+  return intOption(values, 'threads', 1, MAX_THREADS);
 }
 
 export function stringOption(values: Record<string, unknown>, name: string): string | undefined {

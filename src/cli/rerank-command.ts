@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { Reranker, TEST_MODEL_WARNING, type RerankResult } from '../rerank/index.js';
 import { decodeUtf8, parseDocuments, readInputBytes, type DocumentFormat } from './input.js';
-import { intOption, stringOption, writeStdout } from './main.js';
+import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 
 export const RERANK_HELP = {
   text: `Usage: turborank rerank --query Q [options] [FILE|-]
@@ -43,7 +43,7 @@ export async function runRerank(values: Record<string, unknown>, positionals: st
   const topN = intOption(values, 'top-n', 0);
   const maxLength = intOption(values, 'max-length');
   const batchSize = intOption(values, 'batch-size');
-  const threads = intOption(values, 'threads');
+  const threads = threadsOption(values);
   const model = stringOption(values, 'model');
 
   const { bytes, source } = await readInputBytes(positionals[0]);

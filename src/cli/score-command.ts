@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { Reranker, TEST_MODEL_WARNING, sigmoid } from '../rerank/index.js';
 import { parsePairLine, readLines } from './input.js';
-import { intOption, stringOption, writeStdout } from './main.js';
+import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 
 export const SCORE_HELP = {
   text: `Usage: turborank score [options] [FILE|-]
@@ -33,7 +33,7 @@ export async function runScore(values: Record<string, unknown>, positionals: str
   const model = stringOption(values, 'model');
   const maxLength = intOption(values, 'max-length');
   const batchSize = intOption(values, 'batch-size');
-  const threads = intOption(values, 'threads');
+  const threads = threadsOption(values);
   const chunkSize = intOption(values, 'chunk') ?? 1024;
   const file = positionals[0];
   const source = file === undefined || file === '-' ? 'stdin' : file;

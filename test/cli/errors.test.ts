@@ -14,13 +14,19 @@ const RERANK = ['rerank', '--model', MODEL, '--query', 'what is the capital of f
 const SCORE = ['score', '--model', MODEL, '--threads', '1'];
 const PAIR = '{"query":"q","document":"d"}\n';
 
-describe('turborank errors', { concurrency: true }, () => {
+describe('turborank errors', { concurrency: 4 }, () => {
   const dir = tempDir('turborank-cli-errors-');
 
   test('missing input FILE', async () => {
     const missing = path.join(dir, 'no-such-docs.txt');
     assertFailure(await runCli([...RERANK, missing]), 1, /no-such-docs\.txt: no such file/);
     assertFailure(await runCli([...SCORE, missing]), 1, /no-such-docs\.txt: no such file/);
+  });
+
+  test('a missing input FILE is reported before the model is loaded', async () => {
+    const r = await runCli(['score', '-m', path.join(dir, 'no-such-model'), path.join(dir, 'no-such-pairs.jsonl')]);
+    assertFailure(r, 1, /no-such-pairs\.jsonl: no such file/);
+    assert.doesNotMatch(r.stderr, /no-such-model/);
   });
 
   test('a directory as input FILE', async () => {
@@ -78,6 +84,15 @@ describe('turborank errors', { concurrency: true }, () => {
     assertFailure(await runCli([...RERANK, '--format', 'json'], { input: '{"text": "a"}' }), 1, /expected a JSON array/);
   });
 
+  test('rerank: plain text that merely starts with "[" or "{" points to --format lines', async () => {
+    assertFailure(await runCli(RERANK, { input: '[1] a numbered note\nsecond document\n' }), 1, /stdin: invalid JSON/, /read as a JSON array/, /--format lines/);
+    assertFailure(await runCli(RERANK, { input: '{braces} first\nsecond\n' }), 1, /stdin line 1: invalid JSON/, /read as JSON Lines/, /--format lines/);
+    // An explicit --format is not second-guessed.
+    const r = await runCli([...RERANK, '--format', 'json'], { input: '[1] a numbered note\n' });
+    assertFailure(r, 1, /stdin: invalid JSON/);
+    assert.doesNotMatch(r.stderr, /--format lines/);
+  });
+
   test('rerank: an invalid JSON Lines line is named by its number', async () => {
     assertFailure(await runCli(RERANK, { input: '{"text": "a"}\n{"text": \n' }), 1, /stdin line 2: invalid JSON/);
   });
@@ -117,6 +132,16 @@ describe('turborank errors', { concurrency: true }, () => {
     fs.rmSync(path.join(model, 'tokenizer.json'));
     assertFailure(await runCli(['rerank', '-m', model, '-q', 'q'], { input: 'a\n' }), 1, /tokenizer\.json/);
     assertFailure(await runCli(['score', '-m', model], { input: PAIR }), 1, /tokenizer\.json/);
+  });
+
+  test('--max-length too small for the special tokens names the minimum', async () => {
+    assertFailure(await runCli([...RERANK, '--max-length', '4'], { input: 'a\n' }), [1, 2], /maxLength 4 is too small/, /at least 5\b/);
+  });
+
+  test('--threads beyond any machine: a usage error, not minutes spent starting threads', async () => {
+    assertFailure(await runCli([...RERANK, '--threads', '100000'], { input: 'a\n', timeoutMs: 10_000 }), 2, /--threads must be at most 1024, got 100000/);
+    assertFailure(await runCli([...SCORE, '--threads', '100000'], { input: PAIR, timeoutMs: 10_000 }), 2, /--threads must be at most/);
+    assertFailure(await runCli(['bench', '--threads', '100000'], { timeoutMs: 10_000 }), 2, /--threads must be at most/);
   });
 
   test('--max-length beyond the model limit names the limit', async () => {

@@ -41,7 +41,7 @@ function assertRanked(r: CliResult, cases = DOCS): RerankJson {
   return out;
 }
 
-describe('turborank rerank', { concurrency: true }, () => {
+describe('turborank rerank', { concurrency: 4 }, () => {
   const dir = tempDir('turborank-cli-rerank-');
   const write = (name: string, content: string | Uint8Array): string => {
     const file = path.join(dir, name);

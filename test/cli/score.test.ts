@@ -31,7 +31,7 @@ function assertScores(r: CliResult, fixture: GoldenFixture): ScoreLine[] {
   });
 }
 
-describe('turborank score', { concurrency: true }, () => {
+describe('turborank score', { concurrency: 4 }, () => {
   const dir = tempDir('turborank-cli-score-');
 
   for (const fixture of ['bert-minilm-golden', 'jinabert-bpe-golden', 'jinabert-tiny-golden'] as const) {

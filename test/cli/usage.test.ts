@@ -6,7 +6,7 @@ import { assertFailure, assertOk, runCli } from './support.js';
 
 const MODEL = fixtureDir('bert-minilm-golden');
 
-describe('turborank usage', { concurrency: true }, () => {
+describe('turborank usage', { concurrency: 4 }, () => {
   test('--help prints the command list on stdout and exits 0', async () => {
     for (const args of [['--help'], ['-h'], ['help']]) {
       const r = await runCli(args);
