@@ -35,6 +35,21 @@ export class GraphBuilder {
   private readonly initializers: Initializer[] = [];
   private readonly names = new Set<string>();
 
+  /** The nodes so far, in the order added (a topological order): autodiff walks them backwards. */
+  get nodeList(): readonly Node[] {
+    return this.nodes;
+  }
+
+  /** The trainable parameters added so far, in order. */
+  parameters(): Value[] {
+    return this.initializers.filter((i) => i.kind === 'parameter').map((i) => i.value);
+  }
+
+  /** The data of a parameter or constant, or undefined for computed values. */
+  initializerOf(v: Value): Initializer | undefined {
+    return this.initializers.find((init) => init.value.id === v.id);
+  }
+
   build(): Graph {
     if (this.outputs.length === 0) throw new GraphError('graph has no outputs');
     return { inputs: [...this.inputs], outputs: [...this.outputs], nodes: [...this.nodes], initializers: [...this.initializers] };
@@ -48,9 +63,9 @@ export class GraphBuilder {
     return v;
   }
 
-  /** A trainable weight, stored in the checkpoint's own layout and name. */
-  parameter(name: string, shape: Shape, data: Float32Array): Value {
-    return this.initializer(name, 'float32', shape, data, 'parameter');
+  /** A trainable weight, stored in the checkpoint's own layout and name; float64 for gradient checks. */
+  parameter(name: string, shape: Shape, data: Float32Array | Float64Array): Value {
+    return this.initializer(name, data instanceof Float64Array ? 'float64' : 'float32', shape, data, 'parameter');
   }
 
   constant(name: string, dtype: DType, shape: Shape, data: TensorData): Value {
@@ -90,6 +105,33 @@ export class GraphBuilder {
   equal(a: Value, b: Value): Value {
     this.sameDtype('Equal', a, b);
     return this.node('Equal', [a, b], {}, 'bool', broadcastShapes(a.shape, b.shape, 'Equal'));
+  }
+
+  greater(a: Value, b: Value): Value {
+    this.sameDtype('Greater', a, b);
+    return this.node('Greater', [a, b], {}, 'bool', broadcastShapes(a.shape, b.shape, 'Greater'));
+  }
+
+  /** Broadcasts `x` to a shape computed at run time (an int64 vector); `shape` documents it. */
+  expand(x: Value, target: Value, shape: Shape): Value {
+    if (target.dtype !== 'int64' || target.shape.length !== 1) throw new GraphError(`Expand: target must be an int64 vector, got ${target.dtype}${shapeToString(target.shape)}`);
+    broadcastShapes(x.shape, shape, 'Expand');
+    return this.node('Expand', [x, target], {}, x.dtype, shape);
+  }
+
+  /** zeros with the run-time shape of `like`. */
+  zerosLike(like: Value): Value {
+    return this.expand(this.scalar(0, like.dtype), this.shapeOf(like), like.shape);
+  }
+
+  /**
+   * data with `updates` added at `indices` (ScatterND, reduction 'add'): indices [..., 1] pick
+   * rows of data; repeated rows accumulate. The gradient of an embedding lookup.
+   */
+  scatterAdd(data: Value, indices: Value, updates: Value): Value {
+    if (indices.dtype !== 'int64') throw new GraphError(`ScatterND: indices must be int64, got ${indices.dtype}`);
+    this.sameDtype('ScatterND', data, updates);
+    return this.node('ScatterND', [data, indices, updates], { reduction: 'add' }, data.dtype, data.shape);
   }
 
   where(cond: Value, a: Value, b: Value): Value {
@@ -133,7 +175,10 @@ export class GraphBuilder {
   }
 
   reduceMean(x: Value, axes: readonly number[], keepdims = true): Value {
-    return this.reduce('ReduceMean', x, axes, keepdims);
+    // Until opset 18, ReduceMean takes its axes as an attribute (ReduceSum has an input since 13).
+    const norm = axes.map((a) => normAxis(a, x.shape.length, 'ReduceMean'));
+    const shape = x.shape.flatMap((d, i) => (norm.includes(i) ? (keepdims ? [1] : []) : [d]));
+    return this.node('ReduceMean', [x], { axes: norm, keepdims: keepdims ? 1 : 0 }, x.dtype, shape);
   }
 
   reduceSum(x: Value, axes: readonly number[], keepdims = true): Value {
@@ -194,6 +239,10 @@ export class GraphBuilder {
         const factor = numerator / denominator;
         shape[inferred] = factor === 1 ? leftover.join('*') : `${leftover.join('*')}*${factor}`;
       }
+    }
+    const allStatic = (dims: readonly Dim[]): boolean => dims.every((d) => typeof d === 'number');
+    if (allStatic(x.shape) && allStatic(shape) && numElements(x.shape) !== numElements(shape)) {
+      throw new GraphError(`Reshape: ${shapeToString(x.shape)} has ${numElements(x.shape)} elements, [${target.join(',')}] needs ${numElements(shape)}`);
     }
     return this.node('Reshape', [x, this.int64s(written)], {}, x.dtype, shape);
   }
@@ -300,7 +349,7 @@ export class GraphBuilder {
     return this.unary(op, this.requireFloat(op, x));
   }
 
-  private reduce(op: OpType, x: Value, axes: readonly number[], keepdims: boolean): Value {
+  private reduce(op: 'ReduceSum', x: Value, axes: readonly number[], keepdims: boolean): Value {
     const norm = axes.map((a) => normAxis(a, x.shape.length, op));
     const shape = x.shape.flatMap((d, i) => (norm.includes(i) ? (keepdims ? [1] : []) : [d]));
     return this.node(op, [x, this.int64s(norm)], { keepdims: keepdims ? 1 : 0 }, x.dtype, shape);

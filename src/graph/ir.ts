@@ -48,7 +48,8 @@ export type OpType =
   | 'Erf' | 'Tanh' | 'Sigmoid' | 'Relu' | 'Exp' | 'Log'
   | 'MatMul' | 'Softmax' | 'LayerNormalization'
   | 'Gather' | 'Transpose' | 'Reshape' | 'Split' | 'Unsqueeze' | 'Concat'
-  | 'Shape' | 'Range' | 'Cast' | 'ReduceMean' | 'ReduceSum' | 'Where' | 'Equal';
+  | 'Shape' | 'Range' | 'Cast' | 'ReduceMean' | 'ReduceSum' | 'Where' | 'Equal' | 'Greater'
+  | 'Expand' | 'ScatterND';
 
 export interface Graph {
   readonly inputs: readonly Value[];

@@ -8,7 +8,7 @@
  *            x = LN(x + Wo(gelu(z[:, :I]) ⊙ z[:, I:]) + bo),  z = Wg x   (GEGLU, no bias on Wg)
  *   logit  = classifier(tanh(pooler(x_CLS)))
  */
-import { GraphBuilder, type Graph, type Value } from '../graph/index.js';
+import type { GraphBuilder, Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
   SEQ, Layout, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, plainFeedForward,
@@ -30,11 +30,12 @@ export function alibiSlopes(numHeads: number): number[] {
 }
 
 /** −slope_h·|i − j| as [heads, seq, seq], computed from the batch's actual length. */
-function alibiBias(g: GraphBuilder, inputIds: Value, numHeads: number): Value {
-  const positions = g.cast(g.range(g.dimOf(inputIds, 1), SEQ), 'float32');
+function alibiBias(g: GraphBuilder, inputIds: Value, numHeads: number, dtype: 'float32' | 'float64'): Value {
+  const positions = g.cast(g.range(g.dimOf(inputIds, 1), SEQ), dtype);
   const distance = g.abs(g.sub(g.unsqueeze(positions, [1]), g.unsqueeze(positions, [0])));
-  const slopes = Float32Array.from(alibiSlopes(numHeads), (s) => -s);
-  return g.mul(g.constant('alibi_negative_slopes', 'float32', [numHeads, 1, 1], slopes), distance);
+  const negative = alibiSlopes(numHeads).map((s) => -s);
+  const slopes = dtype === 'float64' ? Float64Array.from(negative) : Float32Array.from(negative);
+  return g.mul(g.constant('alibi_negative_slopes', dtype, [numHeads, 1, 1], slopes), distance);
 }
 
 /**
@@ -54,20 +55,20 @@ function gatedFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec,
   return layerNorm(g, p, g.add(out, x), `${layer}.mlp.layernorm`, h, spec.layerNormEps);
 }
 
-export function buildJinaBert(spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Graph {
-  const g = new GraphBuilder();
-  const p = new Params(g, weights);
+/** Adds the model to `g` and returns its logits [batch, numLabels]. */
+export function jinaBertLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
+  const dtype = options.dtype ?? 'float32';
+  const p = new Params(g, weights, dtype);
   const inputs = encoderInputs(g, options);
   const layout = new Layout(g, inputs, spec);
 
   let x = embed(g, p, inputs, spec);
   // One bias tensor [batch, heads, seq, seq] shared by every layer.
-  const bias = g.add(alibiBias(g, inputs.inputIds, spec.numHeads), paddingBias(g, inputs.attentionMask));
+  const bias = g.add(alibiBias(g, inputs.inputIds, spec.numHeads, dtype), paddingBias(g, inputs.attentionMask, dtype));
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
     x = selfAttentionBlock(g, p, layout, x, bias, spec, layer);
     x = spec.feedForward === 'original' ? plainFeedForward(g, p, x, spec, layer) : gatedFeedForward(g, p, x, spec, layer);
   }
-  g.output('logits', poolerClassifier(g, p, layout, x, spec));
-  return g.build();
+  return poolerClassifier(g, p, layout, x, spec);
 }

@@ -20,6 +20,11 @@ export const TOKENS = 'batch*seq';
 /** Choices about the graph's interface that do not change its math. */
 export interface GraphOptions {
   /**
+   * Precision of weights and activations. float64 exists for gradient checks against finite
+   * differences; inference runs float32.
+   */
+  readonly dtype?: 'float32' | 'float64';
+  /**
    * Take token_type_ids as an input (default). Without it every token has type 0, as in
    * Jina's own ONNX exports of turbo/tiny, whose tokenizer gives type 0 everywhere.
    */
@@ -71,10 +76,12 @@ export class Params {
   constructor(
     private readonly g: GraphBuilder,
     private readonly lookup: WeightLookup,
+    private readonly dtype: 'float32' | 'float64' = 'float32',
   ) {}
 
   get(name: string, shape: readonly number[]): Value {
-    return this.g.parameter(name, shape, this.lookup(name, shape));
+    const data = this.lookup(name, shape);
+    return this.g.parameter(name, shape, this.dtype === 'float64' ? Float64Array.from(data) : data);
   }
 }
 
@@ -91,21 +98,41 @@ export function layerNorm(g: GraphBuilder, p: Params, x: Value, name: string, di
 
 /** Exact GELU: 0.5·x·(1 + erf(x/√2)), written in the order ORT's Gelu fusion recognises. */
 export function geluErf(g: GraphBuilder, x: Value): Value {
-  const e = g.erf(g.div(x, g.scalar(Math.SQRT2)));
-  return g.mul(g.mul(x, g.add(e, g.scalar(1))), g.scalar(0.5));
+  const z = g.div(x, g.scalar(Math.SQRT2, x.dtype));
+  const e = x.dtype === 'float64' ? erfComposite(g, z) : g.erf(z);
+  return g.mul(g.mul(x, g.add(e, g.scalar(1, x.dtype))), g.scalar(0.5, x.dtype));
+}
+
+/** Chebyshev fit of erfc (Numerical Recipes, §6.2), fractional error below 1.2e-7. */
+const ERFC_COEFFICIENTS = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277];
+
+/**
+ * erf from primitives, for float64 graphs: ONNX Runtime has no float64 Erf kernel. Accurate to
+ * ~1e-7, and differentiated exactly like any other composition, so gradient checks stay tight.
+ */
+function erfComposite(g: GraphBuilder, x: Value): Value {
+  const c = (v: number): Value => g.scalar(v, x.dtype);
+  const ax = g.abs(x);
+  const t = g.div(c(1), g.add(c(1), g.mul(c(0.5), ax)));
+  let poly = c(ERFC_COEFFICIENTS[ERFC_COEFFICIENTS.length - 1]!);
+  for (let k = ERFC_COEFFICIENTS.length - 2; k >= 0; k--) poly = g.add(c(ERFC_COEFFICIENTS[k]!), g.mul(t, poly));
+  const erfc = g.mul(t, g.exp(g.sub(poly, g.mul(ax, ax))));
+  const erfAbs = g.sub(c(1), erfc);
+  return g.where(g.greater(x, c(0)), erfAbs, g.neg(erfAbs));
 }
 
 /** The tanh approximation (`gelu_new`): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 export function geluTanh(g: GraphBuilder, x: Value): Value {
   const cube = g.mul(g.mul(x, x), x);
-  const inner = g.mul(g.add(x, g.mul(cube, g.scalar(0.044715))), g.scalar(Math.sqrt(2 / Math.PI)));
-  return g.mul(g.mul(x, g.add(g.tanh(inner), g.scalar(1))), g.scalar(0.5));
+  const inner = g.mul(g.add(x, g.mul(cube, g.scalar(0.044715, x.dtype))), g.scalar(Math.sqrt(2 / Math.PI), x.dtype));
+  return g.mul(g.mul(x, g.add(g.tanh(inner), g.scalar(1, x.dtype))), g.scalar(0.5, x.dtype));
 }
 
-/** Padding mask as an additive bias [batch, 1, 1, seq]: 0 for real tokens, float32 min for padding (as HF does). */
-export function paddingBias(g: GraphBuilder, attentionMask: Value): Value {
-  const mask = g.cast(attentionMask, 'float32');
-  const bias = g.mul(g.sub(g.scalar(1), mask), g.scalar(-3.4028234663852886e38));
+/** Padding mask as an additive bias [batch, 1, 1, seq]: 0 for real tokens, the dtype's lowest value for padding (as HF does). */
+export function paddingBias(g: GraphBuilder, attentionMask: Value, dtype: 'float32' | 'float64' = 'float32'): Value {
+  const mask = g.cast(attentionMask, dtype);
+  const lowest = dtype === 'float64' ? -Number.MAX_VALUE : -3.4028234663852886e38;
+  const bias = g.mul(g.sub(g.scalar(1, dtype), mask), g.scalar(lowest, dtype));
   return g.unsqueeze(bias, [1, 2]);
 }
 
@@ -120,7 +147,7 @@ export function selfAttentionBlock(g: GraphBuilder, p: Params, layout: Layout, x
   const q = g.transpose(project('query'), [0, 2, 1, 3]);
   const kT = g.transpose(project('key'), [0, 2, 3, 1]);
   const v = g.transpose(project('value'), [0, 2, 1, 3]);
-  const scores = g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d))), bias);
+  const scores = g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d), x.dtype)), bias);
   const context = g.matmul(g.softmax(scores, -1), v);
   const merged = g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, h]);
   const out = linear(g, p, merged, `${layer}.attention.output.dense`, h, h);
