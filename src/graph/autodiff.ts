@@ -151,6 +151,18 @@ const VJP_RULES: Partial<Record<OpType, VjpRule>> = {
     return [g.mul(y, g.sub(dy, g.reduceSum(g.mul(dy, y), [axis], true)))];
   },
 
+  LogSoftmax: (g, n, d) => {
+    const [y, dy] = [out0(n), only(d)];
+    const axis = n.attrs.axis as number;
+    return [g.sub(dy, g.mul(g.exp(y), g.reduceSum(dy, [axis], true)))];
+  },
+
+  Dropout: (g, n, d) => {
+    const [x, ratio, dy] = [one(n, 0), one(n, 1), only(d)];
+    const keep = g.cast(n.outputs[1]!, x.dtype);
+    return [g.div(g.mul(dy, keep), g.sub(scalarLike(g, 1, ratio), ratio))];
+  },
+
   LayerNormalization: (g, n, d, needs) => {
     const [x, scale, dy] = [one(n, 0), one(n, 1), only(d)];
     const eps = (n.attrs.epsilon as { float: number }).float;

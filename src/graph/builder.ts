@@ -163,6 +163,26 @@ export class GraphBuilder {
     return this.node('Softmax', [this.requireFloat('Softmax', x)], { axis }, x.dtype, x.shape);
   }
 
+  /** log(softmax(x)) along `axis`, computed stably (no log of an underflowed 0). */
+  logSoftmax(x: Value, axis = -1): Value {
+    normAxis(axis, x.shape.length, 'LogSoftmax');
+    return this.node('LogSoftmax', [this.requireFloat('LogSoftmax', x)], { axis }, x.dtype, x.shape);
+  }
+
+  /**
+   * Training-mode dropout: zeroes each element with probability `ratio` and scales the rest by
+   * 1/(1 − ratio). ONNX Runtime draws the mask from a generator seeded by `seed`; the mask is the
+   * node's second output, which the backward rule reuses.
+   */
+  dropout(x: Value, ratio: number, seed: number): Value {
+    if (!(ratio > 0 && ratio < 1)) throw new GraphError(`Dropout: ratio must be in (0, 1), got ${ratio}`);
+    const y = this.fresh(x.dtype, x.shape);
+    const mask = this.fresh('bool', x.shape);
+    const inputs = [this.requireFloat('Dropout', x), this.scalar(ratio, x.dtype), this.constant(this.freshName('training'), 'bool', [], Uint8Array.from([1]))];
+    this.nodes.push({ op: 'Dropout', inputs, outputs: [y, mask], attrs: { seed } });
+    return y;
+  }
+
   /** LayerNorm over the last axis with learned scale and shift. */
   layerNorm(x: Value, scale: Value, bias: Value, epsilon: number): Value {
     const last = x.shape[x.shape.length - 1];

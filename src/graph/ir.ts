@@ -49,7 +49,7 @@ export type OpType =
   | 'MatMul' | 'Softmax' | 'LayerNormalization'
   | 'Gather' | 'Transpose' | 'Reshape' | 'Split' | 'Unsqueeze' | 'Concat'
   | 'Shape' | 'Range' | 'Cast' | 'ReduceMean' | 'ReduceSum' | 'Where' | 'Equal' | 'Greater'
-  | 'Expand' | 'ScatterND';
+  | 'Expand' | 'ScatterND' | 'Dropout' | 'LogSoftmax';
 
 export interface Graph {
   readonly inputs: readonly Value[];

@@ -6,28 +6,29 @@
  *           x = LN(x + W2·act(W1 x + b1) + b2)
  *   logit = classifier(tanh(pooler(x_CLS)))
  */
-import type { GraphBuilder, Value } from '../graph/index.js';
+import type { GraphBuilder } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
-  SEQ, Layout, Params, embed, encoderInputs, paddingBias, plainFeedForward, poolerClassifier, selfAttentionBlock,
-  type GraphOptions, type WeightLookup,
+  SEQ, Dropper, Layout, Params, embed, encoderInputs, paddingBias, plainFeedForward, selfAttentionBlock,
+  type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
-/** Adds the model to `g` and returns its logits [batch, numLabels]. */
-export function bertLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
+/** Adds the encoder to `g` and returns its token states [tokens, hidden]. */
+export function bertEncoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): EncoderOutput {
   const dtype = options.dtype ?? 'float32';
   const p = new Params(g, weights, dtype);
   const inputs = encoderInputs(g, options);
   const layout = new Layout(g, inputs, spec);
+  const drop = new Dropper(g, options.dropout);
 
   const positions = g.range(g.dimOf(inputs.inputIds, 1), SEQ);
   const table = p.get(`${spec.prefix}embeddings.position_embeddings.weight`, [spec.maxPositions, spec.hiddenSize]);
-  let x = embed(g, p, inputs, spec, g.gather(table, positions));
+  let x = drop.hidden(embed(g, p, inputs, spec, g.gather(table, positions)));
   const bias = paddingBias(g, inputs.attentionMask, dtype);
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer);
-    x = plainFeedForward(g, p, x, spec, layer);
+    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop);
+    x = plainFeedForward(g, p, x, spec, layer, drop);
   }
-  return poolerClassifier(g, p, layout, x, spec);
+  return { hidden: x, layout, params: p, inputs, drop };
 }

@@ -1,19 +1,25 @@
 /** One builder per architecture; everything above this layer asks for a graph by spec. */
 import { GraphBuilder, type Graph, type Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
-import { bertLogits } from './bert.js';
-import { jinaBertLogits } from './jinabert.js';
-import type { GraphOptions, WeightLookup } from './layers.js';
+import { bertEncoder } from './bert.js';
+import { jinaBertEncoder } from './jinabert.js';
+import { poolerClassifier, type EncoderOutput, type GraphOptions, type WeightLookup } from './layers.js';
 
-export type { GraphOptions, WeightLookup } from './layers.js';
+export type { DropoutOptions, EncoderOutput, GraphOptions, WeightLookup } from './layers.js';
+export { maskedLanguageModelLogits } from './heads.js';
 export { alibiSlopes } from './jinabert.js';
 
-/** Adds a cross-encoder to `g` (inputs input_ids, attention_mask[, token_type_ids]) and returns its logits. */
-export function crossEncoderLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
+/** Adds the encoder (inputs input_ids, attention_mask[, token_type_ids]) to `g`. */
+export function encoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): EncoderOutput {
   switch (spec.architecture) {
-    case 'jinabert': return jinaBertLogits(g, spec, weights, options);
-    case 'bert': return bertLogits(g, spec, weights, options);
+    case 'jinabert': return jinaBertEncoder(g, spec, weights, options);
+    case 'bert': return bertEncoder(g, spec, weights, options);
   }
+}
+
+/** Adds a cross-encoder to `g` and returns its logits [batch, numLabels]. */
+export function crossEncoderLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
+  return poolerClassifier(g, encoder(g, spec, weights, options), spec);
 }
 
 /** The inference graph: logits [batch, numLabels] as output 'logits'. */

@@ -11,8 +11,8 @@
 import type { GraphBuilder, Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
-  SEQ, Layout, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, plainFeedForward,
-  poolerClassifier, selfAttentionBlock, type GraphOptions, type WeightLookup,
+  SEQ, Dropper, Layout, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, plainFeedForward,
+  selfAttentionBlock, type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
 /**
@@ -43,7 +43,7 @@ function alibiBias(g: GraphBuilder, inputIds: Value, numHeads: number, dtype: 'f
  * into its gate and up halves inside the graph (ORT folds that at load), so the activations
  * are produced by two GEMMs instead of one GEMM and a copying Split.
  */
-function gatedFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec, layer: string): Value {
+function gatedFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec, layer: string, drop: Dropper): Value {
   const h = spec.hiddenSize;
   const i = spec.intermediateSize;
   const weight = p.get(`${layer}.mlp.gated_layers.weight`, [2 * i, h]);
@@ -51,24 +51,25 @@ function gatedFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec,
   const gate = g.matmul(x, g.transpose(gateWeight, [1, 0]));
   const up = g.matmul(x, g.transpose(upWeight, [1, 0]));
   const activated = spec.feedForward === 'reglu' ? g.relu(gate) : geluErf(g, gate);
-  const out = linear(g, p, g.mul(activated, up), `${layer}.mlp.wo`, i, h);
+  const out = drop.hidden(linear(g, p, g.mul(activated, up), `${layer}.mlp.wo`, i, h));
   return layerNorm(g, p, g.add(out, x), `${layer}.mlp.layernorm`, h, spec.layerNormEps);
 }
 
-/** Adds the model to `g` and returns its logits [batch, numLabels]. */
-export function jinaBertLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
+/** Adds the encoder to `g` and returns its token states [tokens, hidden]. */
+export function jinaBertEncoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): EncoderOutput {
   const dtype = options.dtype ?? 'float32';
   const p = new Params(g, weights, dtype);
   const inputs = encoderInputs(g, options);
   const layout = new Layout(g, inputs, spec);
+  const drop = new Dropper(g, options.dropout);
 
-  let x = embed(g, p, inputs, spec);
+  let x = drop.hidden(embed(g, p, inputs, spec));
   // One bias tensor [batch, heads, seq, seq] shared by every layer.
   const bias = g.add(alibiBias(g, inputs.inputIds, spec.numHeads, dtype), paddingBias(g, inputs.attentionMask, dtype));
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer);
-    x = spec.feedForward === 'original' ? plainFeedForward(g, p, x, spec, layer) : gatedFeedForward(g, p, x, spec, layer);
+    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop);
+    x = spec.feedForward === 'original' ? plainFeedForward(g, p, x, spec, layer, drop) : gatedFeedForward(g, p, x, spec, layer, drop);
   }
-  return poolerClassifier(g, p, layout, x, spec);
+  return { hidden: x, layout, params: p, inputs, drop };
 }

@@ -29,6 +29,45 @@ export interface GraphOptions {
    * Jina's own ONNX exports of turbo/tiny, whose tokenizer gives type 0 everywhere.
    */
   readonly tokenTypeInput?: boolean;
+  /** Training-mode dropout (inference graphs have none). */
+  readonly dropout?: DropoutOptions;
+}
+
+export interface DropoutOptions {
+  /** After embeddings, attention output and feed-forward output, and before the classifier. */
+  readonly hidden: number;
+  /** On attention probabilities. */
+  readonly attention: number;
+  /** Each dropout site draws from its own seeded generator (seed + site number). */
+  readonly seed: number;
+}
+
+/** What every encoder returns: token states [tokens, hidden] and the pieces heads need. */
+export interface EncoderOutput {
+  readonly hidden: Value;
+  readonly layout: Layout;
+  readonly params: Params;
+  readonly inputs: EncoderInputs;
+  readonly drop: Dropper;
+}
+
+/** Applies training-mode dropout at successive sites, or nothing when dropout is off. */
+export class Dropper {
+  private site = 0;
+  constructor(private readonly g: GraphBuilder, private readonly options: DropoutOptions | undefined) {}
+
+  hidden(x: Value): Value {
+    return this.apply(x, this.options?.hidden ?? 0);
+  }
+
+  attention(x: Value): Value {
+    return this.apply(x, this.options?.attention ?? 0);
+  }
+
+  private apply(x: Value, ratio: number): Value {
+    if (!this.options || ratio <= 0) return x;
+    return this.g.dropout(x, ratio, this.options.seed + this.site++);
+  }
 }
 
 /** The int64 inputs of a cross-encoder graph. */
@@ -73,15 +112,22 @@ export class Layout {
 
 /** Names checkpoint tensors and turns them into graph parameters. */
 export class Params {
+  private readonly byName = new Map<string, Value>();
+
   constructor(
     private readonly g: GraphBuilder,
     private readonly lookup: WeightLookup,
     private readonly dtype: 'float32' | 'float64' = 'float32',
   ) {}
 
+  /** The parameter named `name`, created on first use (tied weights share one value). */
   get(name: string, shape: readonly number[]): Value {
+    const existing = this.byName.get(name);
+    if (existing) return existing;
     const data = this.lookup(name, shape);
-    return this.g.parameter(name, shape, this.dtype === 'float64' ? Float64Array.from(data) : data);
+    const value = this.g.parameter(name, shape, this.dtype === 'float64' ? Float64Array.from(data) : data);
+    this.byName.set(name, value);
+    return value;
   }
 }
 
@@ -140,7 +186,7 @@ export function paddingBias(g: GraphBuilder, attentionMask: Value, dtype: 'float
  * Multi-head self-attention with an additive bias (padding, and ALiBi where used), then
  * the output projection and the post-LayerNorm residual: LN(x + Wo·softmax(qkᵀ/√d + bias)·v).
  */
-export function selfAttentionBlock(g: GraphBuilder, p: Params, layout: Layout, x: Value, bias: Value, spec: ModelSpec, layer: string): Value {
+export function selfAttentionBlock(g: GraphBuilder, p: Params, layout: Layout, x: Value, bias: Value, spec: ModelSpec, layer: string, drop?: Dropper): Value {
   const h = spec.hiddenSize;
   const d = h / spec.numHeads;
   const project = (name: string): Value => layout.splitHeads(linear(g, p, x, `${layer}.attention.self.${name}`, h, h));
@@ -148,18 +194,21 @@ export function selfAttentionBlock(g: GraphBuilder, p: Params, layout: Layout, x
   const kT = g.transpose(project('key'), [0, 2, 3, 1]);
   const v = g.transpose(project('value'), [0, 2, 1, 3]);
   const scores = g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d), x.dtype)), bias);
-  const context = g.matmul(g.softmax(scores, -1), v);
+  const probabilities = g.softmax(scores, -1);
+  const context = g.matmul(drop ? drop.attention(probabilities) : probabilities, v);
   const merged = g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, h]);
-  const out = linear(g, p, merged, `${layer}.attention.output.dense`, h, h);
+  let out = linear(g, p, merged, `${layer}.attention.output.dense`, h, h);
+  if (drop) out = drop.hidden(out);
   return layerNorm(g, p, g.add(out, x), `${layer}.attention.output.LayerNorm`, h, spec.layerNormEps);
 }
 
 /** BERT's head: tanh(dense(h_CLS)) → classifier → logits [batch, numLabels]. */
-export function poolerClassifier(g: GraphBuilder, p: Params, layout: Layout, x: Value, spec: ModelSpec): Value {
+export function poolerClassifier(g: GraphBuilder, encoder: EncoderOutput, spec: ModelSpec): Value {
+  const { params: p, layout, hidden, drop } = encoder;
   const h = spec.hiddenSize;
-  const cls = g.gather(layout.sequences(x), g.scalar(0, 'int64'), 1);
+  const cls = g.gather(layout.sequences(hidden), g.scalar(0, 'int64'), 1);
   const pooled = g.tanh(linear(g, p, cls, `${spec.prefix}pooler.dense`, h, h));
-  return linear(g, p, pooled, 'classifier', h, spec.numLabels);
+  return linear(g, p, drop.hidden(pooled), 'classifier', h, spec.numLabels);
 }
 
 /** Word + token-type embeddings (and whatever extra the caller adds), then LayerNorm; [tokens, hidden]. */
@@ -176,11 +225,12 @@ export function embed(g: GraphBuilder, p: Params, inputs: EncoderInputs, spec: M
 }
 
 /** BERT's MLP with the post-LayerNorm residual: LN(x + W2·act(W1 x + b1) + b2). */
-export function plainFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec, layer: string): Value {
+export function plainFeedForward(g: GraphBuilder, p: Params, x: Value, spec: ModelSpec, layer: string, drop?: Dropper): Value {
   const h = spec.hiddenSize;
   const i = spec.intermediateSize;
   const hidden = activation(g, linear(g, p, x, `${layer}.intermediate.dense`, h, i), spec.hiddenAct);
-  const out = linear(g, p, hidden, `${layer}.output.dense`, i, h);
+  let out = linear(g, p, hidden, `${layer}.output.dense`, i, h);
+  if (drop) out = drop.hidden(out);
   return layerNorm(g, p, g.add(out, x), `${layer}.output.LayerNorm`, h, spec.layerNormEps);
 }
 

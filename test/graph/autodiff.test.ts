@@ -48,6 +48,7 @@ const cases: [string, Build][] = [
   ['MatMul, batched × 2-D', (g, p) => g.matmul(p('a', [2, 3, 4]), p('b', [4, 5]))],
   ['MatMul, batched × batched', (g, p) => g.matmul(p('a', [2, 2, 3, 4]), p('b', [2, 1, 4, 3]))],
   ['Softmax', (g, p) => g.softmax(p('x', [3, 5]), -1)],
+  ['LogSoftmax', (g, p) => g.logSoftmax(p('x', [3, 5]), -1)],
   ['LayerNormalization', (g, p) => g.layerNorm(p('x', [2, 3, 6]), p('scale', [6]), p('bias', [6]), 1e-5)],
   ['Gather rows (embedding, repeated ids)', (g, p) => g.gather(p('table', [5, 3]), g.constant('ids', 'int64', [2, 3], BigInt64Array.from([0n, 2n, 2n, 4n, 0n, 1n])))],
   ['Gather one index on axis 1 ([CLS])', (g, p) => g.gather(p('x', [2, 4, 3]), g.scalar(0, 'int64'), 1)],
@@ -100,7 +101,42 @@ test('backward refuses an op with no rule on the path and a loss that ignores th
   assert.throws(() => gradCheckSync(g2, g2.reduceSum(c, [0], false), [a]), /does not depend/);
 });
 
-import { backward } from '../../src/graph/index.js';
+import { backward, toOnnx } from '../../src/graph/index.js';
+import ort from 'onnxruntime-node';
+
+test('Dropout: output and gradient are x·mask/(1−p) and R·mask/(1−p); same seed, same masks', async () => {
+  const build = (): { g: GraphBuilder; x: Value; y: Value } => {
+    const g = new GraphBuilder();
+    const x = g.parameter('x', [64, 32], randomArray(2048, 5, 'float32'));
+    const y = g.dropout(x, 0.25, 42);
+    const r = g.constant('R', 'float32', [64, 32], randomArray(2048, 6, 'float32'));
+    const loss = g.reduceSum(g.mul(y, r), [0, 1], false);
+    const grad = backward(g, loss, [x]).get(x.id)!;
+    g.output('y', g.add(y, g.scalar(0)));
+    g.output('grad', grad);
+    return { g, x, y };
+  };
+  const run = async (): Promise<{ y: Float32Array; grad: Float32Array }> => {
+    const { g } = build();
+    const session = await ort.InferenceSession.create(toOnnx(g.build()));
+    const out = await session.run({});
+    await session.release();
+    return { y: out.y!.data as Float32Array, grad: out.grad!.data as Float32Array };
+  };
+  const first = await run();
+  const second = await run();
+  assert.deepEqual(second.y, first.y, 'a fresh session with the same seed draws the same mask');
+  const x = randomArray(2048, 5, 'float32');
+  const r = randomArray(2048, 6, 'float32');
+  let dropped = 0;
+  for (let i = 0; i < 2048; i++) {
+    const kept = first.y[i] !== 0;
+    if (!kept) dropped++;
+    assert.ok(Math.abs(first.y[i]! - (kept ? x[i]! / 0.75 : 0)) < 1e-6, `y[${i}]`);
+    assert.ok(Math.abs(first.grad[i]! - (kept ? r[i]! / 0.75 : 0)) < 1e-6, `grad[${i}]`);
+  }
+  assert.ok(dropped > 2048 * 0.2 && dropped < 2048 * 0.3, `dropped ${dropped} of 2048 at p = 0.25`);
+});
 function gradCheckSync(g: GraphBuilder, loss: Value, wrt: Value[]): void {
   backward(g, loss, wrt);
 }
