@@ -19,3 +19,4 @@ export { hubCacheDir, hubRepoDir, locateInDirectory, locateModel, parseHubName, 
 export type { CheckpointLocation, HubReference, LocatedModel, OnnxLocation } from './locate.js';
 export { loadCheckpoint, readConfigJson } from './load.js';
 export type { LoadedCheckpoint } from './load.js';
+export { specToConfigJson } from './config-writer.js';

@@ -321,6 +321,11 @@ export class GraphBuilder {
     return this.node('Range', [this.scalar(0, 'int64'), n, this.scalar(1, 'int64')], {}, 'int64', [dim]);
   }
 
+  /** The run-time sizes of some dims of `x`, as an int64 vector. */
+  dimsOf(x: Value, axes: readonly number[]): Value {
+    return this.gather(this.shapeOf(x), this.int64s(axes.map((a) => normAxis(a, x.shape.length, 'dimsOf'))));
+  }
+
   /** The runtime size of dim `axis` of `x`, as an int64 scalar. */
   dimOf(x: Value, axis: number): Value {
     return this.gather(this.shapeOf(x), this.scalar(normAxis(axis, x.shape.length, 'dimOf'), 'int64'));

@@ -65,12 +65,27 @@ function nameValues(graph: Graph): Map<number, string> {
     if (names.has(out.value.id)) throw new GraphError(`output '${out.name}' is an input or initializer; outputs must be computed`);
     names.set(out.value.id, out.name);
   }
-  for (const node of graph.nodes) for (const v of node.outputs) if (!names.has(v.id)) names.set(v.id, `v${v.id}`);
+  // Intermediates get generated names that must not collide with a user's (an input called
+  // "v6", say): skip any name already taken.
+  const taken = new Set(names.values());
+  for (const node of graph.nodes) {
+    for (const v of node.outputs) {
+      if (names.has(v.id)) continue;
+      let name = `v${v.id}`;
+      while (taken.has(name)) name = `_${name}`;
+      taken.add(name);
+      names.set(v.id, name);
+    }
+  }
   return names;
 }
 
 function writeGraph(w: ProtoWriter, graph: Graph, names: Map<number, string>, options: OnnxWriteOptions): void {
-  const nameOf = (v: Value): string => names.get(v.id) ?? `v${v.id}`;
+  const nameOf = (v: Value): string => {
+    const name = names.get(v.id);
+    if (name === undefined) throw new GraphError(`value ${v.id} is used but neither an input, an initializer nor computed by a node`);
+    return name;
+  };
   for (const node of graph.nodes) {
     w.uint32(tag(1, LEN)).fork();
     writeNode(w, node, nameOf);

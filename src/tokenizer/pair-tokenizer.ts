@@ -44,6 +44,20 @@ export class PairTokenizer {
     readonly vocabSize: number,
   ) {
     this.spareNative = loadedNative;
+    this.lookup = loadedNative;
+  }
+
+  /** For vocabulary lookups only (they do not depend on truncation settings). */
+  private readonly lookup: Tokenizer;
+
+  /** The id of a token in the vocabulary (added tokens included), or undefined. */
+  tokenId(token: string): number | undefined {
+    return this.lookup.tokenToId(token) ?? undefined;
+  }
+
+  /** The mask token ([MASK] or <mask>) for masked-LM pre-training, if the vocabulary has one. */
+  get maskId(): number | undefined {
+    return this.tokenId('[MASK]') ?? this.tokenId('<mask>');
   }
 
   /** Reads tokenizer.json; throws TokenizerError naming the file when it cannot be used. */

@@ -140,3 +140,15 @@ test('Dropout: output and gradient are x·mask/(1−p) and R·mask/(1−p); same
 function gradCheckSync(g: GraphBuilder, loss: Value, wrt: Value[]): void {
   backward(g, loss, wrt);
 }
+
+test('generated value names never collide with user names such as an input called "v6"', async () => {
+  const g = new GraphBuilder();
+  const inputs = Array.from({ length: 12 }, (_, i) => g.input(`v${i}`, 'float32', [2]));
+  let acc = inputs[0]!;
+  for (const x of inputs.slice(1)) acc = g.add(acc, x);
+  g.output('sum', acc);
+  const session = await ort.InferenceSession.create(toOnnx(g.build()));
+  const feeds = Object.fromEntries(inputs.map((_, i) => [`v${i}`, new ort.Tensor('float32', Float32Array.from([i, 1]), [2])]));
+  const out = await session.run(feeds);
+  assert.deepEqual(Array.from(out.sum!.data as Float32Array), [66, 12]);
+});

@@ -1,0 +1,248 @@
+/**
+ * The training loop on our own engine: ONNX Runtime runs the forward + backward graph and the
+ * AdamW graph; this file owns the data, the schedule, accumulation, clipping, NaN checks,
+ * logging and checkpoints.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { SafetensorsFile, parseModelSpec, readConfigJson, type ModelSpec } from '../checkpoint/index.js';
+import { TurborankError } from '../errors.js';
+import { defaultThreads } from '../runtime/index.js';
+import { PairTokenizer } from '../tokenizer/index.js';
+import { AdamW, learningRate } from './optimizer.js';
+import { latestCheckpoint, readTrainingCheckpoint, writeTrainingCheckpoint, type TrainerState } from './checkpoints.js';
+import type { TrainConfig } from './config.js';
+import { ExampleStream, makeBatch, readExamples, seededRandom, type Example, type TrainBatch } from './data.js';
+import { evaluateDev, type DevMetrics } from './evaluate.js';
+import { initialWeight } from './init.js';
+import { GRADIENT_PREFIX, buildTrainingGraph, type TrainingGraph } from './training-graph.js';
+
+/** Training stopped because a number went bad; names the step and the tensor. */
+export class TrainingError extends TurborankError {}
+
+export interface StepReport {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly loss: number;
+  readonly learningRate: number;
+  readonly gradNorm: number;
+  readonly tokensPerSecond: number;
+  readonly elapsedSeconds: number;
+  readonly dev?: DevMetrics;
+  readonly checkpoint?: string;
+}
+
+export interface TrainerEvents {
+  onStep?(report: StepReport): void;
+  onResume?(step: number, checkpoint: string): void;
+}
+
+interface Moments {
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
+export class Trainer {
+  private constructor(
+    private readonly config: TrainConfig,
+    readonly spec: ModelSpec,
+    private readonly tokenizer: PairTokenizer,
+    private readonly tokenizerPath: string,
+    private readonly graph: TrainingGraph,
+    private readonly session: ort.InferenceSession,
+    private readonly optimizer: AdamW,
+    private params: Float32Array[],
+    private moments: Moments,
+    private state: TrainerState,
+    private readonly examples: readonly Example[],
+    private readonly devExamples: readonly Example[] | undefined,
+  ) {}
+
+  /** Sets up a run from the config, or resumes the latest checkpoint in its output folder. */
+  static async create(config: TrainConfig, options: { resume?: boolean } = {}): Promise<Trainer> {
+    const threads = config.threads ?? defaultThreads();
+    const resumeFrom = options.resume ? latestCheckpoint(config.output) : undefined;
+    if (options.resume && !resumeFrom) throw new TurborankError(`--resume: no checkpoint in ${config.output}`, 'start without --resume, or point "output" at the run to continue');
+    const saved = resumeFrom ? readTrainingCheckpoint(resumeFrom, config) : undefined;
+    const { spec, weights, tokenizerPath } = saved ?? startingPoint(config, config.model.init);
+    const tokenizer = await PairTokenizer.load(tokenizerPath);
+    const dropout = config.dropout.hidden > 0 || config.dropout.attention > 0 ? { ...config.dropout, seed: config.seed } : undefined;
+    const lookup = (name: string, shape: readonly number[]): Float32Array => weights.get(name) ?? initialWeight(name, shape, config.seed);
+    const graph = buildTrainingGraph(spec, lookup, config.loss, dropout);
+    const params = graph.parameters.map((p) => lookup(p.name, p.shape));
+    const session = await ort.InferenceSession.create(graph.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const optimizer = await AdamW.create(graph.parameters, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: config.weight_decay }, threads);
+    const moments = saved ? saved.moments(graph.parameters) : zeroMoments(params);
+    const state: TrainerState = saved ? saved.state : { step: 0, data: { epoch: 0, index: 0 }, maskRandomCalls: 0, seed: config.seed };
+    const examples = readExamples(config.data.train, config.loss);
+    const dev = config.data.dev ? readExamples(config.data.dev, config.loss) : undefined;
+    return new Trainer(config, spec, tokenizer, tokenizerPath, graph, session, optimizer, params, moments, state, examples, dev);
+  }
+
+  get step(): number {
+    return this.state.step;
+  }
+
+  async run(events: TrainerEvents = {}): Promise<void> {
+    const c = this.config;
+    const stream = new ExampleStream(this.examples, c.seed, this.state.data);
+    const random = replayableRandom(c.seed + 7, this.state.maskRandomCalls);
+    const started = performance.now();
+    let tokens = 0;
+    while (this.state.step < c.steps) {
+      const step = this.state.step + 1;
+      const { loss, grads, normSquared, realTokens } = await this.accumulate(stream, random.next);
+      tokens += realTokens;
+      const gradNorm = Math.sqrt(normSquared);
+      this.checkFinite(step, loss, gradNorm, grads);
+      const lr = learningRate(step, c.learning_rate, c.warmup_steps, c.steps, c.decay);
+      const clip = Math.min(1, c.max_grad_norm / (gradNorm + 1e-6));
+      const next = await this.optimizer.step(this.params, grads, this.moments.m, this.moments.v, { learningRate: lr, step, gradientScale: clip });
+      this.params = next.params;
+      this.moments = { m: next.m, v: next.v };
+      this.state = { ...this.state, step, data: stream.position, maskRandomCalls: random.calls() };
+
+      const elapsedSeconds = (performance.now() - started) / 1000;
+      const report: { -readonly [K in keyof StepReport]: StepReport[K] } = {
+        step, totalSteps: c.steps, loss, learningRate: lr, gradNorm, tokensPerSecond: tokens / elapsedSeconds, elapsedSeconds,
+      };
+      if (this.devExamples && c.eval_every && (step % c.eval_every === 0 || step === c.steps)) report.dev = await this.evaluate();
+      if (step % c.checkpoint_every === 0 || step === c.steps) report.checkpoint = this.saveCheckpoint();
+      events.onStep?.(report);
+    }
+  }
+
+  /** Dev metrics with the current weights (pointwise losses: loss and accuracy). */
+  async evaluate(): Promise<DevMetrics | undefined> {
+    if (!this.devExamples) return undefined;
+    return evaluateDev(this.spec, this.graph.parameters, this.params, this.devExamples, this.tokenizer, this.config);
+  }
+
+  saveCheckpoint(): string {
+    return writeTrainingCheckpoint(this.config.output, {
+      spec: this.spec, parameters: this.graph.parameters, params: this.params, moments: this.moments,
+      state: this.state, tokenizerPath: this.tokenizerPath, keep: this.config.keep_checkpoints, config: this.config,
+    });
+  }
+
+  /** The current weights by checkpoint name. */
+  weights(): Map<string, Float32Array> {
+    return new Map(this.graph.parameters.map((p, i) => [p.name, this.params[i]!]));
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+    await this.optimizer.close();
+  }
+
+  /** Runs `gradient_accumulation` micro-batches and sums their gradients. */
+  private async accumulate(stream: ExampleStream, random: () => number): Promise<{ loss: number; grads: Float32Array[]; normSquared: number; realTokens: number }> {
+    const n = this.config.gradient_accumulation;
+    let loss = 0;
+    let realTokens = 0;
+    let grads: Float32Array[] | undefined;
+    let normSquared = 0;
+    for (let micro = 0; micro < n; micro++) {
+      const batch = await makeBatch(stream.take(this.config.batch_size), this.tokenizer, this.config.loss, { maxLength: this.config.max_length, random });
+      const out = await this.session.run(this.feeds(batch));
+      loss += Number((out.loss!.data as Float32Array)[0]) / n;
+      realTokens += batch.realTokens;
+      const micrograds = this.graph.parameters.map((p) => out[GRADIENT_PREFIX + p.name]!.data as Float32Array);
+      if (!grads) {
+        grads = micrograds;
+        normSquared = Number((out.grad_norm_squared!.data as Float32Array)[0]);
+      } else {
+        grads.forEach((g, i) => addInto(g, micrograds[i]!));
+      }
+    }
+    for (const g of grads!) if (n > 1) scaleInto(g, 1 / n);
+    if (n > 1) normSquared = grads!.reduce((s, g) => s + sumOfSquares(g), 0);
+    return { loss, grads: grads!, normSquared, realTokens };
+  }
+
+  private feeds(batch: TrainBatch): Record<string, ort.Tensor> {
+    const dims = [batch.tokens.batchSize, batch.tokens.seqLen];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', batch.tokens.inputIds, dims),
+      attention_mask: new ort.Tensor('int64', batch.tokens.attentionMask, dims),
+      token_type_ids: new ort.Tensor('int64', batch.tokens.tokenTypeIds, dims),
+    };
+    const target = this.graph.target;
+    feeds[target.name] = target.dtype === 'int64'
+      ? new ort.Tensor('int64', batch.target as BigInt64Array, [...batch.targetDims])
+      : new ort.Tensor('float32', batch.target as Float32Array, [...batch.targetDims]);
+    this.graph.parameters.forEach((p, i) => {
+      feeds[p.name] = new ort.Tensor('float32', this.params[i]!, [...p.shape]);
+    });
+    return feeds;
+  }
+
+  private checkFinite(step: number, loss: number, gradNorm: number, grads: readonly Float32Array[]): void {
+    if (Number.isFinite(loss) && Number.isFinite(gradNorm)) return;
+    const bad = this.graph.parameters.find((_, i) => !grads[i]!.every(Number.isFinite));
+    const where = bad ? `the gradient of ${bad.name} has non-finite values` : 'every gradient is finite';
+    throw new TrainingError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}; ${where}`,
+      'lower learning_rate, raise warmup_steps, or check the data for extreme teacher scores; resume from the last checkpoint with --resume');
+  }
+}
+
+function startingPoint(config: TrainConfig, init: string | undefined): { spec: ModelSpec; weights: Map<string, Float32Array>; tokenizerPath: string } {
+  if (init) {
+    const configPath = path.join(init, 'config.json');
+    const weightsPath = path.join(init, 'model.safetensors');
+    const file = SafetensorsFile.read(weightsPath);
+    // A pre-trained (masked-LM) checkpoint has no classifier yet: the new head gets one label.
+    const shapes = (name: string): readonly number[] | undefined =>
+      file.shape(name) ?? (name === 'classifier.weight' ? [1, file.shape('bert.embeddings.word_embeddings.weight')?.[1] ?? 0] : undefined);
+    const spec = parseModelSpec(readConfigJson(configPath), shapes, configPath, weightsPath);
+    const weights = new Map(file.names().map((n) => [n, file.float32(n).slice()] as const));
+    return { spec, weights, tokenizerPath: config.model.tokenizer ?? path.join(init, 'tokenizer.json') };
+  }
+  const s = config.model.shape!;
+  const spec: ModelSpec = {
+    architecture: s.architecture, vocabSize: 0, hiddenSize: s.hidden_size, numLayers: s.num_hidden_layers,
+    numHeads: s.num_attention_heads, intermediateSize: s.intermediate_size, typeVocabSize: 2, layerNormEps: 1e-12,
+    positionEmbedding: s.architecture === 'jinabert' ? 'alibi' : 'absolute', maxPositions: s.max_position_embeddings,
+    feedForward: s.architecture === 'jinabert' ? 'geglu' : 'original', hiddenAct: 'gelu', numLabels: 1, prefix: 'bert.',
+    sourceName: path.basename(config.output),
+  };
+  if (spec.hiddenSize % spec.numHeads !== 0) throw new TurborankError(`${config.configPath}: hidden_size ${spec.hiddenSize} is not a multiple of num_attention_heads ${spec.numHeads}`);
+  const vocabSize = tokenizerVocabSize(config.model.tokenizer!);
+  return { spec: { ...spec, vocabSize }, weights: new Map(), tokenizerPath: config.model.tokenizer! };
+}
+
+/** Vocabulary size from tokenizer.json (model vocab plus added tokens), without loading the native tokenizer. */
+function tokenizerVocabSize(file: string): number {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { model?: { vocab?: Record<string, number> | unknown[] }; added_tokens?: { id: number }[] };
+  const vocab = json.model?.vocab;
+  const ids = Array.isArray(vocab) ? [vocab.length - 1] : Object.values(vocab ?? {}) as number[];
+  const added = (json.added_tokens ?? []).map((t) => t.id);
+  return Math.max(...ids, ...added) + 1;
+}
+
+function zeroMoments(params: readonly Float32Array[]): Moments {
+  return { m: params.map((p) => new Float32Array(p.length)), v: params.map((p) => new Float32Array(p.length)) };
+}
+
+/** A seeded stream that can be fast-forwarded to where a run stopped (masking draws from it). */
+function replayableRandom(seed: number, skip: number): { next: () => number; calls: () => number } {
+  const base = seededRandom(seed);
+  let calls = 0;
+  for (; calls < skip; calls++) base();
+  return { next: () => { calls++; return base(); }, calls: () => calls };
+}
+
+function addInto(target: Float32Array, source: Float32Array): void {
+  for (let i = 0; i < target.length; i++) target[i] = target[i]! + source[i]!;
+}
+
+function scaleInto(target: Float32Array, factor: number): void {
+  for (let i = 0; i < target.length; i++) target[i] = target[i]! * factor;
+}
+
+function sumOfSquares(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return s;
+}
