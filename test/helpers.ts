@@ -13,7 +13,7 @@ export const repoRoot: string = (() => {
   return dir;
 })();
 
-export const GOLDEN_FIXTURES = ['jinabert-tiny-golden', 'jinabert-bpe-golden', 'bert-minilm-golden'] as const;
+export const GOLDEN_FIXTURES = ['jinabert-tiny-golden', 'jinabert-bpe-golden', 'bert-minilm-golden', 'xlmr-golden', 'deberta-v2-golden'] as const;
 export type GoldenFixture = (typeof GOLDEN_FIXTURES)[number];
 
 export function fixtureDir(name: GoldenFixture): string {
@@ -40,15 +40,23 @@ export interface GoldenBatch {
   token_type_ids?: number[][];
   logits: number[];
 }
+export interface GoldenDiagnostics {
+  case_id: string;
+  correct_logit: number;
+  /** The logit a named mistake gives instead. */
+  wrong_logits: Record<string, number>;
+  /** The xlmr/deberta fixtures: what ignoring the attention mask does to batch `batch_id`. */
+  batch_id?: string;
+  batch_logits_if_padding_not_masked?: number[];
+}
 export interface GoldenExpected {
   tokenizer: { max_length: number; pad_token_id: number };
+  model?: { num_parameters?: number; relative_position_bucket_of_distance?: { distances: number[]; buckets: number[] } };
   cases: GoldenCase[];
   batches: GoldenBatch[];
-  diagnostics?: {
-    case_id: string;
-    correct_logit: number;
-    wrong_logits: Record<string, number>;
-  };
+  diagnostics?: GoldenDiagnostics;
+  /** The same for the longest case (xlmr/deberta fixtures). */
+  diagnostics_long_case?: GoldenDiagnostics;
 }
 
 export function loadExpected(name: GoldenFixture): GoldenExpected {

@@ -2,12 +2,15 @@
  * Random-weight models with the shapes of real rerankers, for benchmarks: speed depends on
  * shapes, not on weight values. Seeded, so two runs build the same model.
  */
-import type { ModelSpec } from '../checkpoint/spec.js';
+import { relativeSpan, type ModelSpec } from '../checkpoint/spec.js';
 import type { WeightLookup } from '../models/index.js';
 
-export type ShapeName = 'turbo' | 'tiny' | 'base' | 'minilm-l6';
+export type ShapeName = 'turbo' | 'tiny' | 'base' | 'minilm-l6' | 'bge-reranker-base' | 'mxbai-xsmall';
 
-/** jina-reranker-v1-turbo-en / -tiny-en / -base-en and ms-marco-MiniLM-L-6-v2, per their configs. */
+/**
+ * jina-reranker-v1-turbo-en / -tiny-en / -base-en, ms-marco-MiniLM-L-6-v2, BAAI/bge-reranker-base
+ * (XLM-R) and mixedbread-ai/mxbai-rerank-xsmall-v1 (DeBERTa-v3), per their configs.
+ */
 export const REFERENCE_SHAPES: Readonly<Record<ShapeName, ModelSpec>> = {
   turbo: jina('turbo', 384, 6, 1536, 61056),
   tiny: jina('tiny', 384, 4, 1536, 61056),
@@ -16,6 +19,17 @@ export const REFERENCE_SHAPES: Readonly<Record<ShapeName, ModelSpec>> = {
     architecture: 'bert', vocabSize: 30522, hiddenSize: 384, numLayers: 6, numHeads: 12, intermediateSize: 1536,
     typeVocabSize: 2, layerNormEps: 1e-12, positionEmbedding: 'absolute', maxPositions: 512, feedForward: 'original',
     hiddenAct: 'gelu', numLabels: 1, prefix: 'bert.', sourceName: 'random ms-marco-MiniLM-L-6-v2 shape',
+  },
+  'bge-reranker-base': {
+    architecture: 'xlm-roberta', vocabSize: 250002, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072,
+    typeVocabSize: 1, layerNormEps: 1e-5, positionEmbedding: 'absolute', maxPositions: 512, padTokenId: 1, feedForward: 'original',
+    hiddenAct: 'gelu', numLabels: 1, prefix: 'roberta.', sourceName: 'random bge-reranker-base shape',
+  },
+  'mxbai-xsmall': {
+    architecture: 'deberta-v2', vocabSize: 128100, hiddenSize: 384, numLayers: 12, numHeads: 6, intermediateSize: 1536,
+    typeVocabSize: 0, layerNormEps: 1e-7, positionEmbedding: 'relative', maxPositions: 512, feedForward: 'original',
+    hiddenAct: 'gelu', numLabels: 1, prefix: 'deberta.', sourceName: 'random mxbai-rerank-xsmall-v1 shape',
+    deberta: { positionBuckets: 256, maxRelativePositions: 512, normRelEmbedding: true, contentToPosition: true, positionToContent: true, poolerAct: 'gelu' },
   },
 };
 
@@ -52,12 +66,18 @@ export function randomWeights(seed = 1234): WeightLookup {
   };
 }
 
-/** Multiply-adds ×2 of one forward pass over one sequence of `tokens` tokens. */
+/**
+ * Multiply-adds ×2 of one forward pass over one sequence of `tokens` tokens. DeBERTa's relative
+ * terms add q·Krᵀ and k·Qrᵀ over all 2·span buckets; projecting the relative embeddings themselves
+ * is done once per batch, not per sequence, and is left out.
+ */
 export function forwardFlops(spec: ModelSpec, tokens: number): number {
   const h = spec.hiddenSize;
   const i = spec.intermediateSize;
   const projections = 4 * 2 * tokens * h * h;
   const attention = 2 * 2 * tokens * tokens * h;
   const mlp = spec.feedForward === 'original' ? 2 * 2 * tokens * h * i : 2 * tokens * h * 2 * i + 2 * tokens * i * h;
-  return spec.numLayers * (projections + attention + mlp) + 2 * (2 * h * h);
+  const deberta = spec.deberta;
+  const relativeTerms = deberta ? (Number(deberta.contentToPosition) + Number(deberta.positionToContent)) * 2 * tokens * 2 * relativeSpan(deberta) * h : 0;
+  return spec.numLayers * (projections + attention + mlp + relativeTerms) + 2 * (2 * h * h);
 }

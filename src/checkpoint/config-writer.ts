@@ -1,19 +1,14 @@
 /**
  * ModelSpec → config.json, the inverse of parseModelSpec, for checkpoints turborank writes
- * (training, export). JinaBERT configs follow Jina's: model_type "bert" with
- * position_embedding_type "alibi" and feed_forward_type; num_labels is written too, since
- * the classifier's size is otherwise only visible in the weights.
+ * (training, export, benchmarks). JinaBERT configs follow Jina's: model_type "bert" with
+ * position_embedding_type "alibi" and feed_forward_type; XLM-R and DeBERTa configs follow
+ * XLMRobertaConfig and DebertaV2Config. num_labels is written too, since the classifier's size is
+ * otherwise only visible in the weights.
  */
-import type { ModelSpec } from './spec.js';
+import { positionTableRows, type ModelSpec } from './spec.js';
 
 export function specToConfigJson(spec: ModelSpec, name = spec.sourceName): Record<string, unknown> {
-  const jina = spec.architecture === 'jinabert';
-  return {
-    _name_or_path: name,
-    architectures: [jina ? 'JinaBertForSequenceClassification' : 'BertForSequenceClassification'],
-    model_type: 'bert',
-    position_embedding_type: jina ? 'alibi' : 'absolute',
-    ...(jina ? { feed_forward_type: spec.feedForward } : {}),
+  const sizes = {
     hidden_act: spec.hiddenAct,
     vocab_size: spec.vocabSize,
     hidden_size: spec.hiddenSize,
@@ -22,12 +17,61 @@ export function specToConfigJson(spec: ModelSpec, name = spec.sourceName): Recor
     intermediate_size: spec.intermediateSize,
     type_vocab_size: spec.typeVocabSize,
     layer_norm_eps: spec.layerNormEps,
-    max_position_embeddings: spec.maxPositions,
-    num_labels: spec.numLabels,
-    attention_probs_dropout_prob: 0.1,
-    hidden_dropout_prob: 0.1,
-    initializer_range: 0.02,
-    pad_token_id: 0,
-    torch_dtype: 'float32',
   };
+  const common = { num_labels: spec.numLabels, attention_probs_dropout_prob: 0.1, hidden_dropout_prob: 0.1, initializer_range: 0.02 };
+  switch (spec.architecture) {
+    case 'jinabert':
+    case 'bert': {
+      const jina = spec.architecture === 'jinabert';
+      return {
+        _name_or_path: name,
+        architectures: [jina ? 'JinaBertForSequenceClassification' : 'BertForSequenceClassification'],
+        model_type: 'bert',
+        position_embedding_type: jina ? 'alibi' : 'absolute',
+        ...(jina ? { feed_forward_type: spec.feedForward } : {}),
+        ...sizes,
+        max_position_embeddings: spec.maxPositions,
+        ...common,
+        pad_token_id: 0,
+        torch_dtype: 'float32',
+      };
+    }
+    case 'xlm-roberta':
+      return {
+        _name_or_path: name,
+        architectures: ['XLMRobertaForSequenceClassification'],
+        model_type: 'xlm-roberta',
+        position_embedding_type: 'absolute',
+        ...sizes,
+        max_position_embeddings: positionTableRows(spec),
+        ...common,
+        pad_token_id: spec.padTokenId ?? 1,
+        bos_token_id: 0,
+        eos_token_id: 2,
+        torch_dtype: 'float32',
+      };
+    case 'deberta-v2': {
+      const deberta = spec.deberta;
+      return {
+        _name_or_path: name,
+        architectures: ['DebertaV2ForSequenceClassification'],
+        model_type: 'deberta-v2',
+        ...sizes,
+        max_position_embeddings: spec.maxPositions,
+        relative_attention: true,
+        share_att_key: true,
+        position_biased_input: false,
+        pos_att_type: [...(deberta?.positionToContent ? ['p2c'] : []), ...(deberta?.contentToPosition ? ['c2p'] : [])],
+        position_buckets: deberta && deberta.positionBuckets > 0 ? deberta.positionBuckets : -1,
+        max_relative_positions: deberta?.maxRelativePositions ?? -1,
+        norm_rel_ebd: deberta?.normRelEmbedding ? 'layer_norm' : 'none',
+        pooler_hidden_act: deberta?.poolerAct ?? 'gelu',
+        pooler_hidden_size: spec.hiddenSize,
+        pooler_dropout: 0,
+        ...common,
+        pad_token_id: 0,
+        torch_dtype: 'float32',
+      };
+    }
+  }
 }

@@ -69,6 +69,31 @@ function readOpenFile(fd: number, file: string): Buffer {
   return bytes;
 }
 
+/**
+ * `length` bytes of a file from `offset`, in a Buffer of their own (byteOffset 0, so typed-array
+ * views into it are aligned), and the file's size; a FileError naming the path when it cannot.
+ */
+export function readFileRange(file: string, offset: number, length: number): { bytes: Buffer; fileSize: number } {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const fileSize = fs.fstatSync(fd).size;
+    const bytes = Buffer.allocUnsafeSlow(Math.max(0, Math.min(length, fileSize - offset)));
+    let done = 0;
+    while (done < bytes.length) {
+      const n = fs.readSync(fd, bytes, done, Math.min(READ_CHUNK, bytes.length - done), offset + done);
+      if (n === 0) throw new FileError(file, `shrank to ${offset + done} bytes while being read`, 'is another program writing it? try again');
+      done += n;
+    }
+    return { bytes, fileSize };
+  } catch (error) {
+    if (error instanceof FileError) throw error;
+    throw new FileError(file, describeFsError(error), undefined, { cause: error });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** A text file's contents, with a FileError naming the path when it cannot be read. */
 export function readTextFile(file: string, hint?: string): string {
   try {

@@ -11,7 +11,7 @@ export {
   readSafetensors,
   writeSafetensors,
 } from './safetensors.js';
-export type { Dtype, FloatDtype, TensorInfo, TensorToWrite } from './safetensors.js';
+export type { Dtype, FloatDtype, TensorInfo, TensorLocation, TensorToWrite } from './safetensors.js';
 export { bf16ToNumber, f16ToNumber, numberToBf16, numberToF16 } from './float16.js';
 export { checkWeightsAgainstSpec, expectedTensors, parseModelSpec } from './config.js';
 export type { ExpectedTensor, TensorShapes } from './config.js';

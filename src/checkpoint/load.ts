@@ -29,7 +29,9 @@ export function loadCheckpoint(located: LocatedModel): LoadedCheckpoint {
   }
   const { configPath, weightsPath } = located;
   const config = readConfigJson(configPath);
-  const file = SafetensorsFile.read(weightsPath);
+  // Header only: tensors are read when a graph builder asks, and F32 ones not at all when ONNX
+  // Runtime reads them from the file itself (runtime/sessionForCheckpoint).
+  const file = SafetensorsFile.open(weightsPath);
   const shapes = (name: string): readonly number[] | undefined => file.shape(name);
   const spec = parseModelSpec(config, shapes, configPath, weightsPath);
   const storedNames = checkWeightsAgainstSpec(spec, shapes, weightsPath);

@@ -6,12 +6,14 @@
  * data buffer; offsets are relative to the start of the data buffer, which the tensors must cover
  * exactly, without gaps or overlaps (Hugging Face's loader refuses anything else, and so do we).
  *
- * The file is read once into a Buffer; F32 tensors come back as zero-copy views into it,
- * F16/BF16 tensors as float32 copies.
+ * `read` takes the file into one Buffer: F32 tensors come back as zero-copy views into it, F16/BF16
+ * tensors as float32 copies. `open` reads only the header and each tensor when asked for it, so a
+ * checkpoint whose F32 weights ONNX Runtime reads itself (see `location`) never holds them in
+ * JavaScript memory.
  */
 import os from 'node:os';
 import { SafetensorsError } from '../errors.js';
-import { readFileBytes, writeFileAtomic } from './files.js';
+import { readFileBytes, readFileRange, writeFileAtomic } from './files.js';
 import { bf16BytesToFloat32, f16BytesToFloat32, numberToBf16, numberToF16 } from './float16.js';
 
 /** Bytes per element of every dtype the format defines; the header of any of them parses. */
@@ -56,12 +58,22 @@ const CORRUPT_HINT =
   'the file is corrupted or was written by a broken tool: re-download it, or re-save it with the `safetensors` library';
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
 
+/** Where a tensor's bytes lie: `length` bytes from `offset` of `file`. */
+export interface TensorLocation {
+  /** The safetensors file, as it was opened. */
+  readonly file: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** A tensor's bytes by absolute file offset and length: a view of the file in memory, or a read from disk. */
+type ByteSource = (byteOffset: number, byteLength: number) => Buffer;
+
 export class SafetensorsFile {
   private constructor(
     /** The file this was read from, for messages. */
     readonly path: string,
-    /** The whole file. F32 views returned by float32() share its memory. */
-    readonly buffer: Buffer,
+    private readonly bytesAt: ByteSource,
     private readonly entries: ReadonlyMap<string, TensorInfo>,
     readonly metadata: Readonly<Record<string, string>>,
     private readonly aliases: ReadonlyMap<string, string>,
@@ -74,17 +86,34 @@ export class SafetensorsFile {
 
   /** Validates safetensors bytes already in memory; `file` names them in errors. */
   static parse(buffer: Buffer, file: string): SafetensorsFile {
-    const header = parseHeader(buffer, file);
+    return SafetensorsFile.fromHeader(buffer, buffer.length, file, (offset, length) => buffer.subarray(offset, offset + length));
+  }
+
+  /**
+   * Reads and validates the header only; tensors are read from disk when asked for. The file must
+   * stay as it is while this object is in use.
+   */
+  static open(file: string): SafetensorsFile {
+    const { bytes: lengthField, fileSize } = readFileRange(file, 0, 8);
+    const declared = lengthField.length === 8 ? lengthField.readBigUInt64LE(0) : 0n;
+    const headerBytes = declared > 0n && declared <= BigInt(MAX_HEADER_BYTES) && 8 + Number(declared) <= fileSize ? Number(declared) : 0;
+    // parseHeader reports a short, oversized or truncated header from these bytes and the file size.
+    const head = headerBytes > 0 ? Buffer.concat([lengthField, readFileRange(file, 8, headerBytes).bytes]) : lengthField;
+    return SafetensorsFile.fromHeader(head, fileSize, file, (offset, length) => readFileRange(file, offset, length).bytes);
+  }
+
+  private static fromHeader(head: Buffer, fileSize: number, file: string, bytesAt: ByteSource): SafetensorsFile {
+    const header = parseHeader(head, file, fileSize);
     const dataStart = 8 + header.length;
-    const dataLength = buffer.length - dataStart;
+    const dataLength = fileSize - dataStart;
     const entries = new Map<string, TensorInfo>();
     let metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(header.json)) {
       if (name === '__metadata__') metadata = parseMetadata(value, file);
       else entries.set(name, parseEntry(name, value, dataStart, dataLength, file));
     }
-    checkCoverage([...entries.values()], dataStart, buffer.length, file);
-    return new SafetensorsFile(file, buffer, entries, Object.freeze(metadata), new Map());
+    checkCoverage([...entries.values()], dataStart, fileSize, file);
+    return new SafetensorsFile(file, bytesAt, entries, Object.freeze(metadata), new Map());
   }
 
   /**
@@ -92,7 +121,18 @@ export class SafetensorsFile {
    * (e.g. `LayerNorm.weight` → `LayerNorm.gamma` in old checkpoints).
    */
   withAliases(aliases: ReadonlyMap<string, string>): SafetensorsFile {
-    return new SafetensorsFile(this.path, this.buffer, this.entries, this.metadata, new Map([...this.aliases, ...aliases]));
+    return new SafetensorsFile(this.path, this.bytesAt, this.entries, this.metadata, new Map([...this.aliases, ...aliases]));
+  }
+
+  /**
+   * Where a tensor's bytes lie in the file, for readers that take them as they are (ONNX Runtime's
+   * external data): F32 tensors on a little-endian host. Undefined for other dtypes, which need
+   * converting to float32 first.
+   */
+  location(name: string): TensorLocation | undefined {
+    const t = this.info(name);
+    if (t.dtype !== 'F32' || !LITTLE_ENDIAN_HOST) return undefined;
+    return { file: this.path, offset: t.byteOffset, length: t.byteLength };
   }
 
   /** Tensor names as stored, in header order. */
@@ -122,10 +162,10 @@ export class SafetensorsFile {
     return info;
   }
 
-  /** The raw bytes of a tensor, without copying. */
+  /** The raw bytes of a tensor: without copying from a file in memory, read from disk otherwise. */
   bytes(name: string): Uint8Array {
     const t = this.info(name);
-    return this.buffer.subarray(t.byteOffset, t.byteOffset + t.byteLength);
+    return this.bytesAt(t.byteOffset, t.byteLength);
   }
 
   /**
@@ -139,9 +179,9 @@ export class SafetensorsFile {
       case 'F32':
         return this.f32(t, count);
       case 'F16':
-        return f16BytesToFloat32(this.buffer, t.byteOffset, count);
+        return f16BytesToFloat32(this.bytesAt(t.byteOffset, t.byteLength), 0, count);
       case 'BF16':
-        return bf16BytesToFloat32(this.buffer, t.byteOffset, count);
+        return bf16BytesToFloat32(this.bytesAt(t.byteOffset, t.byteLength), 0, count);
       default:
         throw new SafetensorsError(
           this.path,
@@ -155,12 +195,12 @@ export class SafetensorsFile {
   }
 
   private f32(t: TensorInfo, count: number): Float32Array {
-    const absolute = this.buffer.byteOffset + t.byteOffset;
-    if (LITTLE_ENDIAN_HOST && absolute % 4 === 0) return new Float32Array(this.buffer.buffer, absolute, count);
+    const bytes = this.bytesAt(t.byteOffset, t.byteLength);
+    if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
     // A header length that is not a multiple of 4 misaligns the data (the format allows it): copy the bits.
     const out = new Float32Array(count);
     const outBits = new Uint32Array(out.buffer);
-    for (let i = 0; i < count; i++) outBits[i] = this.buffer.readUInt32LE(t.byteOffset + 4 * i);
+    for (let i = 0; i < count; i++) outBits[i] = bytes.readUInt32LE(4 * i);
     return out;
   }
 }
@@ -178,9 +218,10 @@ interface Header {
   readonly json: Record<string, unknown>;
 }
 
-function parseHeader(buffer: Buffer, file: string): Header {
-  if (buffer.length < 8) {
-    throw new SafetensorsError(file, `is ${buffer.length} bytes long, too short to hold the 8-byte header length`, TRUNCATED_HINT);
+/** `buffer` holds at least the length field and, when it fits the file, the header; `fileSize` is the whole file's. */
+function parseHeader(buffer: Buffer, file: string, fileSize: number): Header {
+  if (fileSize < 8) {
+    throw new SafetensorsError(file, `is ${fileSize} bytes long, too short to hold the 8-byte header length`, TRUNCATED_HINT);
   }
   const declared = buffer.readBigUInt64LE(0);
   if (declared > BigInt(MAX_HEADER_BYTES)) {
@@ -191,10 +232,10 @@ function parseHeader(buffer: Buffer, file: string): Header {
     );
   }
   const length = Number(declared);
-  if (8 + length > buffer.length) {
+  if (8 + length > fileSize) {
     throw new SafetensorsError(
       file,
-      `declares a ${length}-byte JSON header but the file has only ${buffer.length - 8} bytes after the length field`,
+      `declares a ${length}-byte JSON header but the file has only ${fileSize - 8} bytes after the length field`,
       TRUNCATED_HINT,
     );
   }

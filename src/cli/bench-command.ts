@@ -2,16 +2,22 @@ import { loadCheckpoint, locateModel } from '../checkpoint/index.js';
 import { UsageError } from '../errors.js';
 import { REFERENCE_SHAPES, randomWeights, type ShapeName } from '../bench/random-model.js';
 import { machineDescription, measureMatmul, measureThroughput, type MatmulRate } from '../bench/throughput.js';
+import { benchTraining } from '../bench/train-speed.js';
 import { defaultThreads } from '../runtime/index.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 
 export const BENCH_HELP = {
   text: `Usage: turborank bench [options]
+       turborank bench train [options]
 
 Scores synthetic pairs of a fixed token length and reports documents/second, documents
 per 50 ms and achieved GFLOP/s, next to the float32 matrix-multiply rate ONNX Runtime
 reaches on this machine in the same run (a [batch·tokens, hidden] × [hidden, intermediate]
 product). Tokenization is not included.
+
+\`bench train\` times training steps instead (forward + backward + AdamW, dropout 0.1, as
+\`turborank train\` runs them) on synthetic batches of --batch-size × --tokens, and reports
+tokens/s and GFLOP/s counting a step as 3× the forward pass, against the same matmul rate.
 
 Options:
       --shape S         random-weight model with real shapes: turbo (default), tiny, base, minilm-l6
@@ -20,6 +26,8 @@ Options:
       --pairs N         pairs to score (default 256)
       --batch-size N    pairs per batch (default 16)
       --threads N       ONNX Runtime threads (default: all cores)
+      --steps N         bench train: timed steps (default 5)
+      --warmup N        bench train: untimed steps first (default 2)
       --json            print JSON
   -h, --help            this help`,
   options: {
@@ -29,12 +37,16 @@ Options:
     pairs: { type: 'string' },
     'batch-size': { type: 'string' },
     threads: { type: 'string' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
     json: { type: 'boolean' },
   },
 } as const;
 
 export async function runBench(values: Record<string, unknown>, positionals: string[]): Promise<void> {
-  if (positionals.length > 0) throw new UsageError(`bench takes no FILE, got ${positionals.join(' ')}`);
+  if (positionals[0] === 'train' && positionals.length === 1) return runBenchTrain(values);
+  if (positionals.length > 0) throw new UsageError(`bench takes no FILE, got ${positionals.join(' ')}`, 'the one subcommand is `bench train`');
+  for (const name of ['steps', 'warmup']) if (values[name] !== undefined) throw new UsageError(`--${name} is for \`bench train\``);
   const tokens = intOption(values, 'tokens', 2) ?? 256;
   const pairs = intOption(values, 'pairs') ?? 256;
   const batchSize = intOption(values, 'batch-size') ?? 16;
@@ -88,5 +100,33 @@ export async function runBench(values: Record<string, unknown>, positionals: str
     ...matmuls.map((m) => `matmul       ${m.gflopsPerSecond.toFixed(1)} GFLOP/s for ${m.shape} (ORT, float32)`),
     `efficiency   ${(100 * report.fractionOfMatmul).toFixed(0)}% of the best matmul rate`,
     `peak RSS     ${result.peakRssMiB.toFixed(0)} MiB`,
+  ].join('\n') + '\n');
+}
+
+async function runBenchTrain(values: Record<string, unknown>): Promise<void> {
+  for (const name of ['model', 'pairs']) if (values[name] !== undefined) throw new UsageError(`bench train does not take --${name}`, 'pick the model with --shape');
+  const shape = (stringOption(values, 'shape') ?? 'turbo') as ShapeName;
+  const spec = REFERENCE_SHAPES[shape];
+  if (!spec) throw new UsageError(`--shape must be one of ${Object.keys(REFERENCE_SHAPES).join(', ')}, got '${shape}'`);
+  const tokens = intOption(values, 'tokens', 2, spec.maxPositions) ?? 256;
+  const batchSize = intOption(values, 'batch-size') ?? 16;
+  const threads = threadsOption(values) ?? defaultThreads();
+  const r = await benchTraining(spec, randomWeights(), {
+    tokens, batchSize, threads, steps: intOption(values, 'steps') ?? 5, warmupSteps: intOption(values, 'warmup', 0) ?? 2, dropout: 0.1, name: spec.sourceName,
+  });
+  if (values.json === true) {
+    await writeStdout(JSON.stringify(r) + '\n');
+    return;
+  }
+  await writeStdout([
+    `model        ${r.model} (${spec.numLayers} layers, hidden ${spec.hiddenSize}, ${spec.numHeads} heads, intermediate ${spec.intermediateSize}; ${(r.parameters / 1e6).toFixed(1)}M parameters)`,
+    `machine      ${r.machine}`,
+    `workload     training steps (forward + backward + AdamW, dropout ${r.dropout}) of ${batchSize} × ${tokens} tokens, ${threads} threads, ${r.steps} timed`,
+    `step         ${(1000 * r.secondsPerStep).toFixed(0)} ms = ${(1000 * r.forwardBackwardSeconds).toFixed(0)} ms forward + backward + ${(1000 * r.optimizerSeconds).toFixed(0)} ms AdamW (fastest ${(1000 * r.fastestStepSeconds).toFixed(0)} ms)`,
+    `throughput   ${r.tokensPerSecond.toFixed(0)} tokens/s`,
+    `compute      ${r.gflopsPerSecond.toFixed(1)} GFLOP/s achieved (3 × forward FLOPs per step)`,
+    ...r.matmul.map((m) => `matmul       ${m.gflopsPerSecond.toFixed(1)} GFLOP/s for ${m.shape} (ORT, float32)`),
+    `efficiency   ${(100 * r.fractionOfMatmul).toFixed(0)}% of the best matmul rate`,
+    `peak RSS     ${r.peakRssMiB.toFixed(0)} MiB`,
   ].join('\n') + '\n');
 }

@@ -5,8 +5,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TurborankError, UsageError } from '../errors.js';
 import { runBench, BENCH_HELP } from './bench-command.js';
+import { runEval, EVAL_HELP } from './eval-command.js';
 import { runRerank, RERANK_HELP } from './rerank-command.js';
+import { runReport, REPORT_HELP } from './report-command.js';
 import { runScore, SCORE_HELP } from './score-command.js';
+import { runServe, SERVE_HELP } from './serve-command.js';
+import { runTrain, TRAIN_HELP } from './train-command.js';
 
 const MAIN_HELP = `turborank: fast cross-encoder rerankers (JinaBERT, BERT) on ONNX Runtime
 
@@ -16,6 +20,10 @@ Commands:
   rerank   rank documents for a query
   score    score JSON Lines of {"query","document"} pairs (bulk scoring)
   bench    measure throughput (documents/s, per 50 ms) and GFLOP/s
+  eval     benchmarks: BEIR, RAG, TREC DL quality; reranking speed and memory
+  report   gather saved eval results into a Markdown report with charts
+  serve    HTTP server: Jina, Cohere and TEI rerank APIs, SageMaker, metrics
+  train    train or distil a reranker from a JSON config (checkpoints, --resume)
 
 Run \`turborank <command> --help\` for a command's options.
 A model is a directory (config.json, model.safetensors, tokenizer.json), an ONNX export
@@ -33,6 +41,10 @@ const COMMANDS: Record<string, Command> = {
   rerank: { help: RERANK_HELP.text, options: RERANK_HELP.options, run: runRerank },
   score: { help: SCORE_HELP.text, options: SCORE_HELP.options, run: runScore },
   bench: { help: BENCH_HELP.text, options: BENCH_HELP.options, run: runBench },
+  eval: { help: EVAL_HELP.text, options: EVAL_HELP.options, run: runEval },
+  report: { help: REPORT_HELP.text, options: REPORT_HELP.options, run: runReport },
+  serve: { help: SERVE_HELP.text, options: SERVE_HELP.options, run: runServe },
+  train: { help: TRAIN_HELP.text, options: TRAIN_HELP.options, run: runTrain },
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

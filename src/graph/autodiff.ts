@@ -48,7 +48,8 @@ export function backward(g: GraphBuilder, loss: Value, wrt: readonly Value[]): M
 function dependsOn(nodes: readonly Node[], sources: readonly Value[]): Set<number> {
   const ids = new Set(sources.map((v) => v.id));
   for (const node of nodes) {
-    if (node.inputs.some((v) => ids.has(v.id))) for (const o of node.outputs) ids.add(o.id);
+    // Only float values carry gradients: a Shape, comparison or index computed from a parameter does not.
+    if (node.inputs.some((v) => ids.has(v.id))) for (const o of node.outputs) if (o.dtype.startsWith('float')) ids.add(o.id);
   }
   return ids;
 }
@@ -189,9 +190,19 @@ const VJP_RULES: Partial<Record<OpType, VjpRule>> = {
       const otherAxes = table.shape.map((_, i) => i).filter((i) => i !== axis);
       return [g.mul(g.unsqueeze(dy, [axis]), g.unsqueeze(hit, otherAxes))];
     }
-    if (axis !== 0) throw new GraphError('backward: Gather with index tensors is differentiable along axis 0 only');
-    return [g.scatterAdd(g.zerosLike(table), g.unsqueeze(indices, [-1]), dy)];
+    if (axis === 0) return [g.scatterAdd(g.zerosLike(table), g.unsqueeze(indices, [-1]), dy)];
+    // Along another axis (DeBERTa's relative-position gathers): bring that axis to the front of
+    // the table and the index dims to the front of dy, scatter-add rows there, and move back.
+    const rank = table.shape.length;
+    const tableToFront = [axis, ...range(0, axis), ...range(axis + 1, rank)];
+    const indexRank = indices.shape.length;
+    const dyToFront = [...range(axis, axis + indexRank), ...range(0, axis), ...range(axis + indexRank, dy.shape.length)];
+    const front = g.scatterAdd(g.zerosLike(g.transpose(table, tableToFront)), g.unsqueeze(indices, [-1]), g.transpose(dy, dyToFront));
+    return [g.transpose(front, tableToFront.map((_, i) => tableToFront.indexOf(i)))];
   },
+
+  // y_k = Σ_{j≤k} x_j, so dx_j = Σ_{k≥j} dy_k: the running sum taken from the other end.
+  CumSum: (g, n, d) => [g.cumsum(only(d), cumsumAxis(g, n), n.attrs.reverse !== 1)],
 
   Transpose: (g, n, d) => {
     const perm = n.attrs.perm as readonly number[];
@@ -229,12 +240,23 @@ const VJP_RULES: Partial<Record<OpType, VjpRule>> = {
   },
 };
 
+/** CumSum's axis, a constant int64 scalar input. */
+function cumsumAxis(g: GraphBuilder, n: Node): number {
+  const axis = g.initializerOf(n.inputs[1]!);
+  if (!axis || !('data' in axis) || !(axis.data instanceof BigInt64Array)) throw new GraphError('backward: CumSum needs a constant axis');
+  return Number(axis.data[0]);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
+
 /** The axes a reduce node summed over: ReduceMean keeps them as an attribute, ReduceSum as a constant input. */
 function reducedAxes(g: GraphBuilder, n: Node): number[] {
   const attr = n.attrs.axes as readonly number[] | undefined;
   if (attr) return [...attr];
   const axes = n.inputs[1] ? g.initializerOf(n.inputs[1]) : undefined;
-  if (!axes || !(axes.data instanceof BigInt64Array)) throw new GraphError(`backward: ${n.op} needs constant axes`);
+  if (!axes || !('data' in axes) || !(axes.data instanceof BigInt64Array)) throw new GraphError(`backward: ${n.op} needs constant axes`);
   return Array.from(axes.data, Number);
 }
 

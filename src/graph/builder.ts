@@ -10,6 +10,7 @@ import {
   type AttrValue,
   type Dim,
   type DType,
+  type ExternalData,
   type Graph,
   type Initializer,
   type Node,
@@ -20,6 +21,8 @@ import {
 } from './ir.js';
 
 const FLOAT_TYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'float64']);
+/** The types ONNX Runtime's CPU CumSum kernel takes. */
+const CUMSUM_TYPES: ReadonlySet<DType> = new Set(['int32', 'int64', 'float32', 'float64']);
 
 function normAxis(axis: number, rank: number, op: string): number {
   const a = axis < 0 ? axis + rank : axis;
@@ -66,6 +69,15 @@ export class GraphBuilder {
   /** A trainable weight, stored in the checkpoint's own layout and name; float64 for gradient checks. */
   parameter(name: string, shape: Shape, data: Float32Array | Float64Array): Value {
     return this.initializer(name, data instanceof Float64Array ? 'float64' : 'float32', shape, data, 'parameter');
+  }
+
+  /** A float32 weight whose bytes ONNX Runtime reads from a file (see ExternalData). */
+  parameterInFile(name: string, shape: Shape, external: ExternalData): Value {
+    const bytes = numElements(shape) * 4;
+    if (external.length !== bytes) throw new GraphError(`parameter '${name}': ${external.length} bytes in ${external.location} for float32 ${shapeToString(shape)} (${bytes})`);
+    const value = this.named(name, 'float32', shape);
+    this.initializers.push({ value, external, kind: 'parameter' });
+    return value;
   }
 
   constant(name: string, dtype: DType, shape: Shape, data: TensorData): Value {
@@ -139,6 +151,18 @@ export class GraphBuilder {
     this.sameDtype('Where', a, b);
     const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'Where'), b.shape, 'Where');
     return this.node('Where', [cond, a, b], {}, a.dtype, shape);
+  }
+
+  /**
+   * Running sum along `axis` (ONNX CumSum): [a, b, c] → [a, a+b, a+b+c], or from the end when
+   * `reverse`. Added for RoBERTa's position ids, a cumulative count of non-padding tokens: one
+   * O(seq) op that is exact in int64, where a MatMul against a triangular [seq, seq] matrix would
+   * build and multiply an O(seq²) mask per batch.
+   */
+  cumsum(x: Value, axis: number, reverse = false): Value {
+    const a = normAxis(axis, x.shape.length, 'CumSum');
+    if (!CUMSUM_TYPES.has(x.dtype)) throw new GraphError(`CumSum: needs int32, int64, float32 or float64, got ${x.dtype}`);
+    return this.node('CumSum', [x, this.scalar(a, 'int64')], reverse ? { reverse: 1 } : {}, x.dtype, x.shape);
   }
 
   cast(x: Value, to: DType): Value {

@@ -25,13 +25,24 @@ export interface Value {
 
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
 
-/** A value whose contents are known when the graph is built: weights and constants. */
-export interface Initializer {
+/**
+ * Where an initializer's bytes already lie in a file (ONNX external data): little-endian, packed,
+ * `length` bytes from `offset`. ONNX Runtime reads them itself, so a checkpoint's weights need not
+ * pass through JavaScript memory, nor be copied into the model bytes.
+ */
+export interface ExternalData {
+  /** File name, relative to the folder the runtime is told external data lives in. */
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** A value whose contents are known when the graph is built: weights and constants, in memory or in a file. */
+export type Initializer = {
   readonly value: Value;
-  readonly data: TensorData;
   /** Parameters are what training updates; constants never change. */
   readonly kind: 'parameter' | 'constant';
-}
+} & ({ readonly data: TensorData } | { readonly external: ExternalData });
 
 export type AttrValue = number | string | readonly number[] | { readonly float: number };
 
@@ -49,7 +60,7 @@ export type OpType =
   | 'MatMul' | 'Softmax' | 'LayerNormalization'
   | 'Gather' | 'Transpose' | 'Reshape' | 'Split' | 'Unsqueeze' | 'Concat'
   | 'Shape' | 'Range' | 'Cast' | 'ReduceMean' | 'ReduceSum' | 'Where' | 'Equal' | 'Greater'
-  | 'Expand' | 'ScatterND' | 'Dropout' | 'LogSoftmax';
+  | 'Expand' | 'ScatterND' | 'Dropout' | 'LogSoftmax' | 'CumSum';
 
 export interface Graph {
   readonly inputs: readonly Value[];

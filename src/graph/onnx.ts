@@ -151,10 +151,24 @@ function writeTensor(w: ProtoWriter, init: Initializer): void {
   for (const d of init.value.shape) w.uint32(tag(1, VARINT)).int64(d as number);
   w.uint32(tag(2, VARINT)).int32(ONNX_DTYPE_CODE[init.value.dtype]);
   w.uint32(tag(8, LEN)).string(init.value.name!);
+  if ('external' in init) {
+    const { location, offset, length } = init.external;
+    for (const [key, value] of [['location', location], ['offset', String(offset)], ['length', String(length)]] as const) {
+      w.uint32(tag(13, LEN)).fork(); // external_data: StringStringEntryProto
+      w.uint32(tag(1, LEN)).string(key);
+      w.uint32(tag(2, LEN)).string(value);
+      w.ldelim();
+    }
+    w.uint32(tag(14, VARINT)).int32(DATA_LOCATION_EXTERNAL);
+    return;
+  }
   const data = init.data;
   // raw_data is little-endian, which is every platform Node runs on.
   w.uint32(tag(9, LEN)).bytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
+
+/** TensorProto.DataLocation: the bytes are in a file named by external_data. */
+const DATA_LOCATION_EXTERNAL = 1;
 
 function writeValueInfo(w: ProtoWriter, name: string, v: Value): void {
   w.uint32(tag(1, LEN)).string(name);

@@ -16,7 +16,7 @@ import {
 /** Adds the encoder to `g` and returns its token states [tokens, hidden]. */
 export function bertEncoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): EncoderOutput {
   const dtype = options.dtype ?? 'float32';
-  const p = new Params(g, weights, dtype);
+  const p = new Params(g, weights, dtype, options.externalWeights);
   const inputs = encoderInputs(g, options);
   const layout = new Layout(g, inputs, spec);
   const drop = new Dropper(g, options.dropout);

@@ -2,24 +2,36 @@
 import { GraphBuilder, type Graph, type Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { bertEncoder } from './bert.js';
+import { contextPoolerClassifier, debertaV2Encoder } from './deberta-v2.js';
 import { jinaBertEncoder } from './jinabert.js';
 import { poolerClassifier, type EncoderOutput, type GraphOptions, type WeightLookup } from './layers.js';
+import { robertaClassificationHead, xlmRobertaEncoder } from './xlm-roberta.js';
 
 export type { DropoutOptions, EncoderOutput, GraphOptions, WeightLookup } from './layers.js';
 export { maskedLanguageModelLogits } from './heads.js';
 export { alibiSlopes } from './jinabert.js';
+export { logBucketPosition, relativeEmbeddingRows } from './deberta-v2.js';
+export { robertaPositionIds } from './xlm-roberta.js';
 
 /** Adds the encoder (inputs input_ids, attention_mask[, token_type_ids]) to `g`. */
 export function encoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): EncoderOutput {
   switch (spec.architecture) {
     case 'jinabert': return jinaBertEncoder(g, spec, weights, options);
     case 'bert': return bertEncoder(g, spec, weights, options);
+    case 'xlm-roberta': return xlmRobertaEncoder(g, spec, weights, options);
+    case 'deberta-v2': return debertaV2Encoder(g, spec, weights, options);
   }
 }
 
-/** Adds a cross-encoder to `g` and returns its logits [batch, numLabels]. */
+/** Adds a cross-encoder to `g` and returns its logits [batch, numLabels]: the encoder, then its family's head. */
 export function crossEncoderLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
-  return poolerClassifier(g, encoder(g, spec, weights, options), spec);
+  const states = encoder(g, spec, weights, options);
+  switch (spec.architecture) {
+    case 'jinabert':
+    case 'bert': return poolerClassifier(g, states, spec);
+    case 'xlm-roberta': return robertaClassificationHead(g, states, spec);
+    case 'deberta-v2': return contextPoolerClassifier(g, states, spec);
+  }
 }
 
 /** The inference graph: logits [batch, numLabels] as output 'logits'. */

@@ -3,7 +3,7 @@
  * Linear, GELU, LayerNorm with residual, multi-head self-attention, the padding mask,
  * and the BERT pooler + classifier head.
  */
-import { GraphBuilder, type Value } from '../graph/index.js';
+import { GraphBuilder, type ExternalData, type Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 
 /**
@@ -31,6 +31,12 @@ export interface GraphOptions {
   readonly tokenTypeInput?: boolean;
   /** Training-mode dropout (inference graphs have none). */
   readonly dropout?: DropoutOptions;
+  /**
+   * Where ONNX Runtime can read a float32 weight itself (ONNX external data), by checkpoint name;
+   * undefined: from the WeightLookup. Keeps a large checkpoint's weights out of JavaScript memory
+   * and out of the model bytes; the session must be told their folder.
+   */
+  readonly externalWeights?: (name: string) => ExternalData | undefined;
 }
 
 export interface DropoutOptions {
@@ -118,14 +124,17 @@ export class Params {
     private readonly g: GraphBuilder,
     private readonly lookup: WeightLookup,
     private readonly dtype: 'float32' | 'float64' = 'float32',
+    private readonly external?: GraphOptions['externalWeights'],
   ) {}
 
   /** The parameter named `name`, created on first use (tied weights share one value). */
   get(name: string, shape: readonly number[]): Value {
     const existing = this.byName.get(name);
     if (existing) return existing;
-    const data = this.lookup(name, shape);
-    const value = this.g.parameter(name, shape, this.dtype === 'float64' ? Float64Array.from(data) : data);
+    const inFile = this.dtype === 'float32' ? this.external?.(name) : undefined;
+    const value = inFile
+      ? this.g.parameterInFile(name, shape, inFile)
+      : this.g.parameter(name, shape, this.dtype === 'float64' ? Float64Array.from(this.lookup(name, shape)) : this.lookup(name, shape));
     this.byName.set(name, value);
     return value;
   }

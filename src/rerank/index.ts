@@ -1,5 +1,5 @@
 export {
   Reranker, defaultMaxLength, sigmoid,
-  type DocumentInput, type LoadOptions, type RerankOptions, type RerankResult, type RerankerInfo, type ScoreOptions,
+  type BatchPlanOptions, type DocumentInput, type EncodedPair, type LoadOptions, type RerankOptions, type RerankResult, type RerankerInfo, type ScoreOptions,
 } from './reranker.js';
 export { defaultModelPath, TEST_MODEL_WARNING } from './default-model.js';

@@ -9,11 +9,12 @@ import fs from 'node:fs';
 import { loadCheckpoint, locateModel, type LocatedModel } from '../checkpoint/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { InputError, ModelConfigError } from '../errors.js';
-import { toOnnx } from '../graph/index.js';
-import { buildCrossEncoder } from '../models/index.js';
-import { CrossEncoderSession, DEFAULT_BATCH_PLAN, planBatches, type RuntimeOptions } from '../runtime/index.js';
+import { CrossEncoderSession, DEFAULT_BATCH_PLAN, planBatches, sessionForCheckpoint, type BatchPlanOptions, type RuntimeOptions } from '../runtime/index.js';
 import { PairTokenizer, packBatch, type EncodedPair } from '../tokenizer/index.js';
 import { defaultModelPath, isBundledTestModel } from './default-model.js';
+
+export type { EncodedPair } from '../tokenizer/index.js';
+export type { BatchPlanOptions } from '../runtime/index.js';
 
 /** A document as the API takes it: plain text, or an object with `text`. */
 export type DocumentInput = string | { readonly text: string };
@@ -56,7 +57,7 @@ export interface RerankerInfo {
   readonly name: string;
   readonly format: 'safetensors' | 'onnx';
   readonly spec: ModelSpec | undefined;
-  readonly tokenizerKind: 'wordpiece' | 'bpe';
+  readonly tokenizerKind: 'wordpiece' | 'bpe' | 'unigram';
   readonly maxLength: number;
   readonly modelMaxLength: number;
   /** True for the random-weight model bundled for tests and demos: its scores mean nothing. */
@@ -69,7 +70,7 @@ export interface RerankerInfo {
  * 1024 (as Jina's own compute_score helpers do for later rerankers), and the model's limit
  * for absolute-position models. `maxLength` raises it up to the model's limit.
  */
-export function defaultMaxLength(modelMaxLength: number, positionEmbedding: 'alibi' | 'absolute' | undefined): number {
+export function defaultMaxLength(modelMaxLength: number, positionEmbedding: ModelSpec['positionEmbedding'] | undefined): number {
   return positionEmbedding === 'absolute' ? modelMaxLength : Math.min(1024, modelMaxLength);
 }
 
@@ -112,7 +113,32 @@ export class Reranker {
     checkMaxLength(maxLength, this.info.modelMaxLength, this.info.name);
     if (pairs.length === 0) return new Float32Array(0);
     const encoded = await this.tokenizer.encodePairs(pairs, maxLength);
-    return this.scoreEncoded(encoded, options.batchSize ?? this.batchSize);
+    return this.scoreEncoded(encoded, { maxBatchSize: options.batchSize ?? this.batchSize });
+  }
+
+  /**
+   * Raw logits for pairs already tokenized (by the model's tokenizer, as `score` does), in
+   * input order, run in length-bucketed batches under `plan` (default: this reranker's batch
+   * size). For callers that batch across requests themselves, such as the server's queue: a
+   * plan as large as the input runs it as one batch. Pairs over the model's limit are refused.
+   */
+  async scoreEncoded(encoded: readonly EncodedPair[], plan: Partial<BatchPlanOptions> = {}): Promise<Float32Array> {
+    const tooLong = encoded.findIndex((pair) => pair.length > this.info.modelMaxLength);
+    if (tooLong >= 0) {
+      throw new InputError(`pair ${tooLong} has ${encoded[tooLong]!.length} tokens; ${this.info.name} accepts at most ${this.info.modelMaxLength}`,
+        `truncate pairs to at most ${this.info.modelMaxLength} tokens`);
+    }
+    const maxBatchSize = plan.maxBatchSize ?? this.batchSize;
+    const maxBatchTokens = plan.maxBatchTokens ?? Math.max(DEFAULT_BATCH_PLAN.maxBatchTokens, maxBatchSize * 64);
+    const logits = new Float32Array(encoded.length);
+    for (const indices of planBatches(encoded, { maxBatchSize, maxBatchTokens })) {
+      const batch = packBatch(indices.map((i) => encoded[i]!), this.tokenizer.padId);
+      const out = await this.session.run(batch);
+      indices.forEach((original, row) => {
+        logits[original] = relevanceLogit(out.logits, row, out.numLabels);
+      });
+    }
+    return logits;
   }
 
   /** Documents ranked by relevance to the query, best first; ties keep input order. */
@@ -135,19 +161,6 @@ export class Reranker {
   async close(): Promise<void> {
     await this.session.close();
   }
-
-  private async scoreEncoded(encoded: readonly EncodedPair[], batchSize: number): Promise<Float32Array> {
-    const logits = new Float32Array(encoded.length);
-    const maxBatchTokens = Math.max(DEFAULT_BATCH_PLAN.maxBatchTokens, batchSize * 64);
-    for (const indices of planBatches(encoded, { maxBatchSize: batchSize, maxBatchTokens })) {
-      const batch = packBatch(indices.map((i) => encoded[i]!), this.tokenizer.padId);
-      const out = await this.session.run(batch);
-      indices.forEach((original, row) => {
-        logits[original] = relevanceLogit(out.logits, row, out.numLabels);
-      });
-    }
-    return logits;
-  }
 }
 
 async function openSession(located: LocatedModel, options: RuntimeOptions): Promise<{ session: CrossEncoderSession; spec: ModelSpec | undefined; format: RerankerInfo['format'] }> {
@@ -157,8 +170,7 @@ async function openSession(located: LocatedModel, options: RuntimeOptions): Prom
     return { session, spec, format: 'onnx' };
   }
   const checkpoint = loadCheckpoint(located);
-  const graph = buildCrossEncoder(checkpoint.spec, (name) => checkpoint.weights.float32(name));
-  const session = await CrossEncoderSession.fromBytes(toOnnx(graph), located.dir, options);
+  const session = await sessionForCheckpoint(checkpoint, options);
   return { session, spec: checkpoint.spec, format: 'safetensors' };
 }
 

@@ -28,7 +28,10 @@ const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
  */
 export const LONG_SEQUENCE = 2048;
 
-type ModelSource = { readonly kind: 'bytes'; readonly bytes: Uint8Array } | { readonly kind: 'file'; readonly path: string };
+/** Model bytes (and the folder their external data lies in, if any), or an ONNX file. */
+type ModelSource =
+  | { readonly kind: 'bytes'; readonly bytes: Uint8Array; readonly externalDataFolder: string | undefined }
+  | { readonly kind: 'file'; readonly path: string };
 
 export class CrossEncoderSession {
   private longSession: Promise<ort.InferenceSession> | undefined;
@@ -49,9 +52,14 @@ export class CrossEncoderSession {
     }
   }
 
-  static async fromBytes(model: Uint8Array, source: string, options: RuntimeOptions = {}): Promise<CrossEncoderSession> {
+  /**
+   * A session for ONNX model bytes. `externalDataFolder` is where initializers stored as external
+   * data (ExternalData locations) are read from.
+   */
+  static async fromBytes(model: Uint8Array, source: string, options: RuntimeOptions = {}, externalDataFolder?: string): Promise<CrossEncoderSession> {
+    const modelSource: ModelSource = { kind: 'bytes', bytes: model, externalDataFolder };
     try {
-      return new CrossEncoderSession(await ort.InferenceSession.create(model, sessionOptions(options)), source, { kind: 'bytes', bytes: model }, options);
+      return new CrossEncoderSession(await ort.InferenceSession.create(model, sessionOptions(options, modelSource)), source, modelSource, options);
     } catch (err) {
       if (err instanceof TurborankError) throw err;
       throw new TurborankError(`${source}: ONNX Runtime refused the graph: ${(err as Error).message}`, 'this is a turborank bug: please report it with the model config', { cause: err });
@@ -102,7 +110,7 @@ export class CrossEncoderSession {
 
   private sessionForLongSequences(): Promise<ort.InferenceSession> {
     if (!this.longSession) {
-      const options = { ...sessionOptions(this.options), enableCpuMemArena: false, enableMemPattern: false };
+      const options = { ...sessionOptions(this.options, this.model), enableCpuMemArena: false, enableMemPattern: false };
       this.longSession = this.model.kind === 'bytes'
         ? ort.InferenceSession.create(this.model.bytes, options)
         : ort.InferenceSession.create(this.model.path, options);
@@ -111,12 +119,15 @@ export class CrossEncoderSession {
   }
 }
 
-function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
+function sessionOptions(options: RuntimeOptions, model?: ModelSource): ort.InferenceSession.SessionOptions {
+  const folder = model?.kind === 'bytes' ? model.externalDataFolder : undefined;
   return {
     intraOpNumThreads: options.threads ?? defaultThreads(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: options.optimization ?? 'all',
     logSeverityLevel: 3,
+    // A model from bytes has no folder of its own: ORT reads external data relative to this one.
+    ...(folder ? { extra: { session: { model_external_initializers_file_folder_path: folder } } } : {}),
   };
 }

@@ -3,7 +3,7 @@
  * npm binding `tokenizers`), so ids match what the model was trained and exported with.
  * docs/TOKENIZER.md has the measurement behind that choice.
  */
-import { Tokenizer, TruncationStrategy, type Encoding } from 'tokenizers';
+import { Tokenizer, type Encoding } from 'tokenizers';
 import { InputError, TokenizerError } from '../errors.js';
 import type { EncodedPair } from './batch.js';
 import { inspectTokenizerJson, readTokenizerJson, type TokenizerKind } from './tokenizer-json.js';
@@ -13,24 +13,11 @@ export interface QueryDocumentPair {
   readonly document: string;
 }
 
-/**
- * The binding keeps its truncation setting on the native tokenizer and reads it when an
- * encode task runs on the thread pool, not when `encode` is called: a setTruncation between
- * two calls changes the earlier one too. So each maxLength gets its own native tokenizer,
- * configured once and never changed; a handful covers every bucket the runtime uses.
- */
-const MAX_NATIVE_TOKENIZERS = 8;
-
 export class PairTokenizer {
-  /** Native tokenizers by the maxLength they truncate to; insertion order = age. */
-  private readonly nativeByMaxLength = new Map<number, Tokenizer>();
-  /** The one built while loading, handed to the first maxLength asked for. */
-  private spareNative: Tokenizer | undefined;
-
   private constructor(
     private readonly path: string,
-    private readonly jsonText: string,
-    loadedNative: Tokenizer,
+    /** Truncation and padding off: encodePairs truncates itself (see longestFirstLengths). */
+    private readonly native: Tokenizer,
     readonly kind: TokenizerKind,
     /** Id used for right padding, read from tokenizer.json (never config.json). */
     readonly padId: number,
@@ -42,17 +29,11 @@ export class PairTokenizer {
     readonly numSpecialTokensForPair: number,
     /** Vocabulary size including added tokens: every id is below it. */
     readonly vocabSize: number,
-  ) {
-    this.spareNative = loadedNative;
-    this.lookup = loadedNative;
-  }
-
-  /** For vocabulary lookups only (they do not depend on truncation settings). */
-  private readonly lookup: Tokenizer;
+  ) {}
 
   /** The id of a token in the vocabulary (added tokens included), or undefined. */
   tokenId(token: string): number | undefined {
-    return this.lookup.tokenToId(token) ?? undefined;
+    return this.native.tokenToId(token) ?? undefined;
   }
 
   /** The mask token ([MASK] or <mask>) for masked-LM pre-training, if the vocabulary has one. */
@@ -67,7 +48,7 @@ export class PairTokenizer {
     const native = nativeFromJson(text, tokenizerJsonPath);
     // Encoding an empty pair yields exactly the post-processor's special tokens.
     const numSpecial = (await native.encode('', '')).getLength();
-    return new PairTokenizer(tokenizerJsonPath, text, native, info.kind, info.padId, info.clsId,
+    return new PairTokenizer(tokenizerJsonPath, native, info.kind, info.padId, info.clsId,
       info.sepId, numSpecial, native.getVocabSize(true));
   }
 
@@ -84,10 +65,10 @@ export class PairTokenizer {
    */
   async encodePairs(pairs: readonly QueryDocumentPair[], maxLength: number): Promise<EncodedPair[]> {
     this.checkMaxLength(maxLength);
-    const native = this.nativeFor(maxLength);
+    const budget = maxLength - this.numSpecialTokensForPair;
     // encodeBatch in this binding rejects [a, b] pair inputs; concurrent single encodes
     // run on the libuv pool just the same.
-    return Promise.all(pairs.map((pair, i) => encodePair(native, pair, i)));
+    return Promise.all(pairs.map((pair, i) => encodePair(this.native, pair, i, budget)));
   }
 
   private checkMaxLength(maxLength: number): void {
@@ -97,21 +78,6 @@ export class PairTokenizer {
           `(${this.numSpecialTokensForPair} special tokens + 1 for the query + 1 for the document)`,
         `use a maxLength of at least ${this.minMaxLength}; cross-encoders are usually run at 512`);
     }
-  }
-
-  private nativeFor(maxLength: number): Tokenizer {
-    const cached = this.nativeByMaxLength.get(maxLength);
-    if (cached) return cached;
-    const native = this.spareNative ?? nativeFromJson(this.jsonText, this.path);
-    this.spareNative = undefined;
-    native.setTruncation(maxLength, { strategy: TruncationStrategy.LongestFirst });
-    if (this.nativeByMaxLength.size >= MAX_NATIVE_TOKENIZERS) {
-      // Encodes in flight keep their reference; the evicted tokenizer is never reconfigured.
-      const oldest = this.nativeByMaxLength.keys().next().value as number;
-      this.nativeByMaxLength.delete(oldest);
-    }
-    this.nativeByMaxLength.set(maxLength, native);
-    return native;
   }
 }
 
@@ -130,12 +96,56 @@ function nativeFromJson(jsonText: string, path: string): Tokenizer {
   return native;
 }
 
-async function encodePair(native: Tokenizer, pair: QueryDocumentPair, index: number): Promise<EncodedPair> {
+async function encodePair(native: Tokenizer, pair: QueryDocumentPair, index: number, budget: number): Promise<EncodedPair> {
   if (typeof pair.query !== 'string' || typeof pair.document !== 'string') {
     throw new InputError(`pair ${index}: query and document must both be strings`);
   }
   const encoding: Encoding = await native.encode(wellFormed(pair.query), wellFormed(pair.document));
-  return { ids: encoding.getIds(), typeIds: encoding.getTypeIds(), length: encoding.getLength() };
+  return truncatePair(encoding.getIds(), encoding.getTypeIds(), encoding.getSequenceIds(), budget);
+}
+
+/**
+ * Hugging Face's longest_first split of `budget` tokens (special tokens excluded) between a query
+ * of n1 and a document of n2 tokens, as tokenizers documents and unit-tests truncate_encodings:
+ * the shorter side stays whole when the longer one can take the rest; otherwise each gets half
+ * and the longer side (the document, on a tie) the odd token. The compiled binding (npm
+ * `tokenizers` 0.23.2, and Python tokenizers 0.23.2 on the same Rust core) departs from this for
+ * some pairs whose sides both exceed half the budget, and then disagrees with the golden fixtures
+ * (deberta-v2-golden's truncate-both-* cases), which follow it. So the binding encodes
+ * untruncated and we cut here.
+ */
+export function longestFirstLengths(n1: number, n2: number, budget: number): [number, number] {
+  if (n1 + n2 <= budget) return [n1, n2];
+  const swap = n1 > n2;
+  let shorter = swap ? n2 : n1;
+  let longer = shorter > budget ? shorter : Math.max(shorter, budget - shorter);
+  if (shorter + longer > budget) {
+    shorter = Math.floor(budget / 2);
+    longer = shorter + (budget % 2);
+  }
+  return swap ? [longer, shorter] : [shorter, longer];
+}
+
+/**
+ * Keeps the first n1 tokens of the query, the first n2 of the document and every special token
+ * the post-processor added (sequence id null), each with its type id: the same ids as truncating
+ * before post-processing, whatever the template's layout.
+ */
+function truncatePair(
+  ids: readonly number[], typeIds: readonly number[], sequenceIds: readonly (number | null | undefined)[], budget: number,
+): EncodedPair {
+  const counts = [0, 0];
+  for (const sequence of sequenceIds) if (sequence === 0 || sequence === 1) counts[sequence]!++;
+  const limits = longestFirstLengths(counts[0]!, counts[1]!, budget);
+  if (limits[0] === counts[0] && limits[1] === counts[1]) return { ids, typeIds, length: ids.length };
+  const kept = { ids: [] as number[], typeIds: [] as number[] };
+  const seen = [0, 0];
+  sequenceIds.forEach((sequence, i) => {
+    if ((sequence === 0 || sequence === 1) && seen[sequence]!++ >= limits[sequence]!) return;
+    kept.ids.push(ids[i]!);
+    kept.typeIds.push(typeIds[i]!);
+  });
+  return { ids: kept.ids, typeIds: kept.typeIds, length: kept.ids.length };
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

@@ -7,8 +7,8 @@
 import fs from 'node:fs/promises';
 import { TokenizerError } from '../errors.js';
 
-/** The tokenizer families we run; Unigram (SentencePiece, XLM-RoBERTa) is planned. */
-export type TokenizerKind = 'wordpiece' | 'bpe';
+/** The tokenizer families we run: BERT's WordPiece, RoBERTa's byte-level BPE, SentencePiece Unigram (XLM-R, DeBERTa-v3). */
+export type TokenizerKind = 'wordpiece' | 'bpe' | 'unigram';
 
 /** What the rest of turborank needs to know about a tokenizer.json, besides encoding it. */
 export interface TokenizerFileInfo {
@@ -20,7 +20,7 @@ export interface TokenizerFileInfo {
 
 type JsonObject = Record<string, unknown>;
 
-const MODEL_KINDS: Record<string, TokenizerKind> = { WordPiece: 'wordpiece', BPE: 'bpe' };
+const MODEL_KINDS: Record<string, TokenizerKind> = { WordPiece: 'wordpiece', BPE: 'bpe', Unigram: 'unigram' };
 
 /** Reads and parses the file; returns the raw text too, so the binding parses the same bytes. */
 export async function readTokenizerJson(path: string): Promise<{ text: string; json: JsonObject }> {
@@ -65,8 +65,8 @@ function modelKind(json: JsonObject, path: string): TokenizerKind {
   const kind = MODEL_KINDS[type];
   if (kind === undefined) {
     throw new TokenizerError(path,
-      `unsupported tokenizer model '${type}': turborank supports WordPiece and BPE (byte-level) tokenizers`,
-      type === 'Unigram' ? 'Unigram (SentencePiece) support is planned; until then use a BERT- or RoBERTa-tokenized model' : undefined);
+      `unsupported tokenizer model '${type}': turborank supports WordPiece, BPE (byte-level) and Unigram (SentencePiece) tokenizers`,
+      'use the tokenizer.json that Hugging Face transformers saves for the model (a fast tokenizer)');
   }
   return kind;
 }

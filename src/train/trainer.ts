@@ -44,11 +44,14 @@ interface Moments {
 }
 
 export class Trainer {
+  /** Set by stop(): run() finishes the step in progress, checkpoints it and returns. */
+  private stopping = false;
+
   private constructor(
     private readonly config: TrainConfig,
     readonly spec: ModelSpec,
     private readonly tokenizer: PairTokenizer,
-    private readonly tokenizerPath: string,
+    private tokenizerPath: string,
     private readonly graph: TrainingGraph,
     private readonly session: ort.InferenceSession,
     private readonly optimizer: AdamW,
@@ -90,7 +93,7 @@ export class Trainer {
     const random = replayableRandom(c.seed + 7, this.state.maskRandomCalls);
     const started = performance.now();
     let tokens = 0;
-    while (this.state.step < c.steps) {
+    while (this.state.step < c.steps && !this.stopping) {
       const step = this.state.step + 1;
       const { loss, grads, normSquared, realTokens } = await this.accumulate(stream, random.next);
       tokens += realTokens;
@@ -108,9 +111,17 @@ export class Trainer {
         step, totalSteps: c.steps, loss, learningRate: lr, gradNorm, tokensPerSecond: tokens / elapsedSeconds, elapsedSeconds,
       };
       if (this.devExamples && c.eval_every && (step % c.eval_every === 0 || step === c.steps)) report.dev = await this.evaluate();
-      if (step % c.checkpoint_every === 0 || step === c.steps) report.checkpoint = this.saveCheckpoint();
+      if (step % c.checkpoint_every === 0 || step === c.steps || this.stopping) report.checkpoint = this.saveCheckpoint();
       events.onStep?.(report);
     }
+  }
+
+  /**
+   * Asks run() to stop after the step in progress, which it checkpoints first (for SIGINT and
+   * SIGTERM); run() then returns with `step` below the configured total.
+   */
+  stop(): void {
+    this.stopping = true;
   }
 
   /** Dev metrics with the current weights (pointwise losses: loss and accuracy). */
@@ -120,10 +131,14 @@ export class Trainer {
   }
 
   saveCheckpoint(): string {
-    return writeTrainingCheckpoint(this.config.output, {
+    const dir = writeTrainingCheckpoint(this.config.output, {
       spec: this.spec, parameters: this.graph.parameters, params: this.params, moments: this.moments,
       state: this.state, tokenizerPath: this.tokenizerPath, keep: this.config.keep_checkpoints, config: this.config,
     });
+    // A resumed run's tokenizer.json lives in the checkpoint it resumed from, which pruning
+    // removes in time: copy from the newest checkpoint, which is never pruned.
+    this.tokenizerPath = path.join(dir, 'tokenizer.json');
+    return dir;
   }
 
   /** The current weights by checkpoint name. */

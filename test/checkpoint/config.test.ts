@@ -6,7 +6,8 @@ import { ModelConfigError } from '../../src/errors.js';
 import { checkWeightsAgainstSpec, expectedTensors, parseModelSpec, type TensorShapes } from '../../src/checkpoint/config.js';
 import { SafetensorsFile } from '../../src/checkpoint/safetensors.js';
 import { countParameters, type ModelSpec } from '../../src/checkpoint/spec.js';
-import { fixtureDir, type GoldenFixture } from '../helpers.js';
+import { specToConfigJson } from '../../src/checkpoint/config-writer.js';
+import { GOLDEN_FIXTURES, fixtureDir, loadExpected, type GoldenFixture } from '../helpers.js';
 
 function fixture(name: GoldenFixture): { config: Record<string, unknown>; shapes: TensorShapes; weights: SafetensorsFile } {
   const dir = fixtureDir(name);
@@ -82,7 +83,7 @@ test('bert-minilm-golden parses to an absolute-position BERT with the plain MLP'
   });
 });
 
-for (const name of ['jinabert-tiny-golden', 'jinabert-bpe-golden', 'bert-minilm-golden'] as const) {
+for (const name of GOLDEN_FIXTURES) {
   test(`${name}: expectedTensors lists exactly the checkpoint's tensors, with their shapes`, () => {
     const { config, shapes, weights } = fixture(name);
     const spec = parseModelSpec(config, shapes, 'config.json');
@@ -118,13 +119,16 @@ test('position_embedding_type absent means absolute (BertConfig default)', () =>
   assert.equal(specWith('bert-minilm-golden', { position_embedding_type: undefined }).architecture, 'bert');
 });
 
-test('xlm-roberta is refused as planned, naming the file, key, value and the supported families', () => {
-  assertConfigError(
-    () => specWith('bert-minilm-golden', { model_type: 'xlm-roberta' }),
-    ['/models/x/config.json', 'model_type "xlm-roberta"', 'planned but not yet supported', 'JinaBERT', 'BERT cross-encoders'],
-  );
-  assertConfigError(() => specWith('bert-minilm-golden', { model_type: 'deberta-v2' }), ['model_type "deberta-v2"', 'planned']);
-  assertConfigError(() => specWith('bert-minilm-golden', { model_type: 'gpt2' }), ['model_type "gpt2" is not supported', 'JinaBERT']);
+test('an unknown model_type is refused, naming the file, key, value and the supported families', () => {
+  assertConfigError(() => specWith('bert-minilm-golden', { model_type: 'gpt2' }), [
+    '/models/x/config.json', 'model_type "gpt2" is not supported', 'JinaBERT', 'BERT cross-encoders', 'XLM-RoBERTa', 'DeBERTa-v3',
+  ]);
+});
+
+test("a model_type whose family's tensors are not in the weights names both", () => {
+  assertConfigError(() => specWith('bert-minilm-golden', { model_type: 'xlm-roberta' }), [
+    '/models/x/model.safetensors', 'roberta.embeddings.word_embeddings.weight', 'holds bert.embeddings.word_embeddings.weight', 'disagree',
+  ]);
 });
 
 test('relative position embeddings are refused', () => {
@@ -240,3 +244,95 @@ test('LayerNorm gamma/beta are accepted as aliases and reported as the stored na
   assert.equal(stored.get('bert.encoder.layer.1.output.LayerNorm.bias'), 'bert.encoder.layer.1.output.LayerNorm.beta');
   assert.equal(stored.get('classifier.weight'), 'classifier.weight');
 });
+
+// --- XLM-RoBERTa and DeBERTa-v2/v3 --------------------------------------------------------------
+
+test('xlmr-golden parses to XLM-R: roberta. prefix, 64 tokens from 66 position rows (pad 1), no pooler', () => {
+  const { config, shapes } = fixture('xlmr-golden');
+  const spec = parseModelSpec(config, shapes, 'config.json');
+  assert.deepEqual(spec, {
+    architecture: 'xlm-roberta', vocabSize: 519, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256,
+    typeVocabSize: 1, layerNormEps: 1e-5, positionEmbedding: 'absolute', maxPositions: 64, padTokenId: 1,
+    feedForward: 'original', hiddenAct: 'gelu', numLabels: 1, prefix: 'roberta.', sourceName: 'turborank-fixtures/xlmr-golden',
+  });
+  assert.equal(countParameters(spec), loadExpected('xlmr-golden').model!.num_parameters);
+  const names = expectedTensors(spec).map((t) => t.name);
+  assert.ok(names.includes('classifier.out_proj.weight') && !names.some((n) => n.includes('pooler')));
+});
+
+test('XLM-R counts positions from pad_token_id + 1: maxPositions = max_position_embeddings − pad − 1', () => {
+  assert.equal(specWith('xlmr-golden', { max_position_embeddings: 514 }).maxPositions, 512);
+  assert.equal(specWith('xlmr-golden', { pad_token_id: 0, max_position_embeddings: 66 }).maxPositions, 65);
+  assertConfigError(() => specWith('xlmr-golden', { max_position_embeddings: 2 }), ['max_position_embeddings 2', 'pad_token_id + 1 = 2']);
+  assertConfigError(() => specWith('xlmr-golden', { position_embedding_type: 'relative_key' }), ['position_embedding_type "relative_key"', 'XLM-RoBERTa']);
+});
+
+test('XLM-R without classifier.out_proj is refused naming that tensor', () => {
+  const { shapes } = fixture('xlmr-golden');
+  assertConfigError(() => specWith('xlmr-golden', {}, (n) => (n.startsWith('classifier.out_proj') ? undefined : shapes(n))), [
+    'no classifier.out_proj.weight', 'not a cross-encoder',
+  ]);
+});
+
+test('deberta-v2-golden parses to DeBERTa-v3: relative positions, 16 buckets over 512, both terms, gelu pooler', () => {
+  const { config, shapes } = fixture('deberta-v2-golden');
+  const spec = parseModelSpec(config, shapes, 'config.json');
+  assert.deepEqual(spec, {
+    architecture: 'deberta-v2', vocabSize: 528, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256,
+    typeVocabSize: 0, layerNormEps: 1e-7, positionEmbedding: 'relative', maxPositions: 512,
+    deberta: { positionBuckets: 16, maxRelativePositions: 512, normRelEmbedding: true, contentToPosition: true, positionToContent: true, poolerAct: 'gelu' },
+    feedForward: 'original', hiddenAct: 'gelu', numLabels: 1, prefix: 'deberta.', sourceName: 'turborank-fixtures/deberta-v2-golden',
+  });
+  assert.equal(countParameters(spec), loadExpected('deberta-v2-golden').model!.num_parameters);
+});
+
+test('DeBERTa settings in their other accepted forms', () => {
+  const piped = specWith('deberta-v2-golden', { pos_att_type: 'p2c|c2p', norm_rel_ebd: 'none', max_relative_positions: 256 });
+  assert.deepEqual(piped.deberta, {
+    positionBuckets: 16, maxRelativePositions: 256, normRelEmbedding: false, contentToPosition: true, positionToContent: true, poolerAct: 'gelu',
+  });
+  assert.ok(!expectedTensors(piped).some((t) => t.name === 'deberta.encoder.LayerNorm.weight'), 'no LayerNorm for norm_rel_ebd "none"');
+  const c2pOnly = specWith('deberta-v2-golden', { pos_att_type: ['c2p'], position_buckets: undefined, max_relative_positions: 8 });
+  assert.equal(c2pOnly.deberta?.positionToContent, false);
+  assert.equal(c2pOnly.deberta?.positionBuckets, 0);
+  assert.deepEqual(expectedTensors(c2pOnly).find((t) => t.name.endsWith('rel_embeddings.weight'))?.shape, [16, 64]);
+});
+
+test('DeBERTa options turborank does not build are refused naming the option and the value', () => {
+  const refused: [Record<string, unknown>, string][] = [
+    [{ conv_kernel_size: 3 }, 'conv_kernel_size 3'],
+    [{ pos_att_type: ['p2c', 'c2p', 'p2p'] }, 'pos_att_type ["p2c","c2p","p2p"] has "p2p"'],
+    [{ pos_att_type: [] }, 'pos_att_type [] is empty'],
+    [{ share_att_key: false }, 'share_att_key false'],
+    [{ share_att_key: undefined }, 'share_att_key false'],
+    [{ position_biased_input: true }, 'position_biased_input true'],
+    [{ position_biased_input: undefined }, 'position_biased_input true'],
+    [{ relative_attention: false }, 'relative_attention false'],
+    [{ norm_rel_ebd: 'layer_norm|conv' }, 'norm_rel_ebd "layer_norm|conv" has "conv"'],
+    [{ embedding_size: 128 }, 'embedding_size 128'],
+    [{ pooler_hidden_size: 32 }, 'pooler_hidden_size 32'],
+    [{ attention_head_size: 8 }, 'attention_head_size 8'],
+    [{ pooler_hidden_act: 'silu' }, 'pooler_hidden_act "silu"'],
+    [{ position_buckets: 1024 }, 'position_buckets 1024'],
+  ];
+  for (const [changes, mention] of refused) {
+    assertConfigError(() => specWith('deberta-v2-golden', changes), ['/models/x/config.json', mention]);
+  }
+  assertConfigError(() => specWith('deberta-v2-golden', { conv_kernel_size: 3 }), ['not implemented', 'DeBERTa-v3']);
+});
+
+test('a DeBERTa checkpoint missing its relative embeddings is named as DeBERTa', () => {
+  const { shapes } = fixture('deberta-v2-golden');
+  const spec = specWith('deberta-v2-golden', {});
+  assertConfigError(() => checkWeightsAgainstSpec(spec, (n) => (n.includes('rel_embeddings') ? undefined : shapes(n)), 'w.safetensors'), [
+    "config.json's DeBERTa-v2 architecture", 'deberta.encoder.rel_embeddings.weight',
+  ]);
+});
+
+for (const name of GOLDEN_FIXTURES) {
+  test(`${name}: specToConfigJson writes a config.json that parses back to the same spec`, () => {
+    const { config, shapes } = fixture(name);
+    const spec = parseModelSpec(config, shapes, 'config.json');
+    assert.deepEqual(parseModelSpec(specToConfigJson(spec), shapes, 'config.json'), spec);
+  });
+}

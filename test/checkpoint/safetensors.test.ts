@@ -46,13 +46,28 @@ test('float32 of an F32 tensor is a zero-copy view holding the values in the fil
   const weights = SafetensorsFile.read(file);
   for (const [tensor, e] of Object.entries(entries)) {
     const values = weights.float32(tensor);
-    assert.equal(values.buffer, weights.buffer.buffer, `${tensor} should share the file's memory`);
+    assert.equal(values.buffer, weights.bytes(tensor).buffer, `${tensor} should share the file's memory`);
     assert.equal(values.length, e.shape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < values.length; i += 97) {
       assert.equal(values[i], bytes.readFloatLE(dataStart + e.data_offsets[0] + 4 * i), `${tensor}[${i}]`);
     }
   }
 });
+
+for (const name of GOLDEN_FIXTURES) {
+  test(`${name}: opened header-first, every tensor reads from disk as it does from the whole file`, () => {
+    const file = path.join(fixtureDir(name), 'model.safetensors');
+    const whole = SafetensorsFile.read(file);
+    const opened = SafetensorsFile.open(file);
+    assert.deepEqual(opened.tensors(), whole.tensors());
+    assert.deepEqual(opened.metadata, whole.metadata);
+    for (const t of whole.tensors()) {
+      assert.deepEqual(opened.float32(t.name), whole.float32(t.name), t.name);
+      const where = opened.location(t.name)!;
+      assert.deepEqual(fs.readFileSync(file).subarray(where.offset, where.offset + where.length), Buffer.from(whole.bytes(t.name)), `${t.name} location`);
+    }
+  });
+}
 
 test('float32 of an F32 tensor at a misaligned offset is a correct copy', () => {
   let text = JSON.stringify({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } });
@@ -195,18 +210,23 @@ test('writeSafetensors refuses data that does not fill the shape, and duplicate 
 
 // --- malformed files -------------------------------------------------------------------------
 
-/** Asserts that the bytes are refused with a SafetensorsError naming the file and each of `mentions`. */
+/**
+ * Asserts that the bytes are refused with a SafetensorsError naming the file and each of `mentions`,
+ * both when read whole and when opened header-first.
+ */
 function assertRefused(bytes: Uint8Array, mentions: readonly (string | RegExp)[]): void {
   const file = writeTemp(bytes);
-  assert.throws(
-    () => SafetensorsFile.read(file),
-    (error: unknown) => {
-      assert.ok(error instanceof SafetensorsError, `expected a SafetensorsError, got ${String(error)}`);
-      assert.ok(error.message.startsWith(file + ':'), `message should start with the file: ${error.message}`);
-      for (const m of mentions) assert.match(error.message, typeof m === 'string' ? new RegExp(escape(m)) : m);
-      return true;
-    },
-  );
+  for (const load of [SafetensorsFile.read, SafetensorsFile.open]) {
+    assert.throws(
+      () => load(file),
+      (error: unknown) => {
+        assert.ok(error instanceof SafetensorsError, `${load.name}: expected a SafetensorsError, got ${String(error)}`);
+        assert.ok(error.message.startsWith(file + ':'), `message should start with the file: ${error.message}`);
+        for (const m of mentions) assert.match(error.message, typeof m === 'string' ? new RegExp(escape(m)) : m);
+        return true;
+      },
+    );
+  }
 }
 
 function escape(s: string): string {

@@ -96,6 +96,6 @@ describe('turborank usage', { concurrency: 4 }, () => {
 
   test('bench --shape nope: exit 2 listing the shapes', async () => {
     const r = await runCli(['bench', '--shape', 'nope']);
-    assertFailure(r, 2, /--shape must be one of turbo, tiny, base, minilm-l6, got 'nope'/);
+    assertFailure(r, 2, /--shape must be one of turbo, tiny, base, minilm-l6, bge-reranker-base, mxbai-xsmall, got 'nope'/);
   });
 });

@@ -52,6 +52,10 @@ const cases: [string, Build][] = [
   ['LayerNormalization', (g, p) => g.layerNorm(p('x', [2, 3, 6]), p('scale', [6]), p('bias', [6]), 1e-5)],
   ['Gather rows (embedding, repeated ids)', (g, p) => g.gather(p('table', [5, 3]), g.constant('ids', 'int64', [2, 3], BigInt64Array.from([0n, 2n, 2n, 4n, 0n, 1n])))],
   ['Gather one index on axis 1 ([CLS])', (g, p) => g.gather(p('x', [2, 4, 3]), g.scalar(0, 'int64'), 1)],
+  ['Gather an index tensor on axis 2 (DeBERTa relative terms, repeated ids)', (g, p) =>
+    g.gather(p('x', [2, 3, 5]), g.constant('ids', 'int64', [2, 2], BigInt64Array.from([4n, 0n, 4n, 2n])), 2)],
+  ['CumSum', (g, p) => g.cumsum(p('x', [3, 4]), 1)],
+  ['CumSum, reversed', (g, p) => g.cumsum(p('x', [3, 4]), 0, true)],
   ['Transpose', (g, p) => g.transpose(p('x', [2, 3, 4]), [2, 0, 1])],
   ['Reshape', (g, p) => g.reshape(p('x', [2, 3, 4]), [6, -1])],
   ['Reshape to a run-time shape', (g, p) => {

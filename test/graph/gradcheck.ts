@@ -39,7 +39,11 @@ export async function gradCheck(c: GradCheckCase, options: GradCheckOptions): Pr
   c.params.forEach((p, i) => c.g.output(`grad_${i}`, grads.get(p.id)!));
   const session = await ort.InferenceSession.create(toOnnx(c.g.build(), { parametersAsInputs: true }), { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
   const base: Record<string, FloatArray> = {};
-  for (const p of c.params) base[p.name!] = c.g.initializerOf(p)!.data as FloatArray;
+  for (const p of c.params) {
+    const init = c.g.initializerOf(p);
+    if (!init || !('data' in init)) throw new Error(`gradCheck: parameter ${p.name} has no in-memory data`);
+    base[p.name!] = init.data as FloatArray;
+  }
   const run = async (values: Record<string, FloatArray>): Promise<ort.InferenceSession.ReturnType> => {
     const feeds: Record<string, ort.Tensor> = { ...(c.feeds ?? {}) };
     for (const p of c.params) {

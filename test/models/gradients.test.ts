@@ -43,3 +43,5 @@ async function checkModel(name: GoldenFixture): Promise<void> {
 
 test('JinaBERT (ALiBi, GEGLU): every parameter gradient within 1e-3 of finite differences', () => checkModel('jinabert-tiny-golden'));
 test('BERT (absolute positions, GELU MLP): every parameter gradient within 1e-3 of finite differences', () => checkModel('bert-minilm-golden'));
+test('XLM-R (positions from the padding index, RoBERTa head): every parameter gradient within 1e-3 of finite differences', () => checkModel('xlmr-golden'));
+test('DeBERTa-v3 (disentangled attention, relative rows, context pooler): every parameter gradient within 1e-3 of finite differences', () => checkModel('deberta-v2-golden'));

@@ -1,0 +1,160 @@
+/**
+ * BM25 as Lucene (and so Pyserini/Anserini) scores it, in memory:
+ *
+ *   score(q, d) = Σ_{t ∈ q} boost_t · idf_t · tf / (tf + k1 · (1 − b + b · |d| / avgdl))
+ *   idf_t = ln(1 + (N − df_t + 0.5) / (df_t + 0.5))
+ *
+ * with Lucene's details kept because they move rankings: |d| is the number of analysed tokens
+ * stored lossily in one byte (SmallFloat.intToByte4) and read back, avgdl is exact, each term's
+ * score is computed in float32, a query term repeated n times has boost n, and ties are broken
+ * by document id, ascending (Pyserini's BREAK_SCORE_TIES_BY_DOCID). Defaults k1 = 0.9, b = 0.4
+ * are Pyserini's.
+ */
+import { ANALYZER_NAME, EnglishAnalyzer } from './analyzer.js';
+
+export interface Bm25Parameters {
+  readonly k1: number;
+  readonly b: number;
+}
+
+export const PYSERINI_BM25: Bm25Parameters = { k1: 0.9, b: 0.4 };
+
+export interface Bm25Document {
+  readonly id: string;
+  readonly text: string;
+}
+
+export interface ScoredDocument {
+  readonly docId: string;
+  readonly score: number;
+}
+
+interface Postings {
+  readonly docs: Int32Array;
+  readonly freqs: Int32Array;
+}
+
+const f32 = Math.fround;
+
+export class Bm25Index {
+  private constructor(
+    private readonly ids: readonly string[],
+    private readonly docCount: number,
+    private readonly postings: ReadonlyMap<string, Postings>,
+    /** One float32 BM25 length factor per document: 1 / (k1 · (1 − b + b · |d| / avgdl)). */
+    private readonly lengthFactor: Float32Array,
+    readonly parameters: Bm25Parameters,
+    private readonly analyzer: EnglishAnalyzer,
+  ) {}
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Indexes documents in the order given (that order is Lucene's internal doc id). */
+  static build(documents: Iterable<Bm25Document>, parameters: Bm25Parameters = PYSERINI_BM25, analyzer = new EnglishAnalyzer()): Bm25Index {
+    const ids: string[] = [];
+    const lengths: number[] = [];
+    const building = new Map<string, { docs: number[]; freqs: number[] }>();
+    let totalTokens = 0;
+    for (const document of documents) {
+      const doc = ids.length;
+      ids.push(document.id);
+      const terms = analyzer.analyze(document.text);
+      lengths.push(terms.length);
+      totalTokens += terms.length;
+      for (const [term, freq] of termCounts(terms)) {
+        let p = building.get(term);
+        if (!p) building.set(term, (p = { docs: [], freqs: [] }));
+        p.docs.push(doc);
+        p.freqs.push(freq);
+      }
+    }
+    const postings = new Map<string, Postings>();
+    for (const [term, p] of building) postings.set(term, { docs: Int32Array.from(p.docs), freqs: Int32Array.from(p.freqs) });
+    // Lucene's field statistics count only documents with at least one token in the field.
+    const docCount = lengths.filter((n) => n > 0).length;
+    const avgdl = f32(docCount === 0 ? 1 : totalTokens / docCount);
+    const lengthFactor = Float32Array.from(lengths, (n) => lengthFactorOf(decodeNorm(encodeNorm(n)), avgdl, parameters));
+    return new Bm25Index(ids, docCount, postings, lengthFactor, parameters, analyzer);
+  }
+
+  /** The best `k` documents for the query text, best first. */
+  search(query: string, k: number): ScoredDocument[] {
+    const scores = new Map<number, number>();
+    for (const [term, boost] of termCounts(this.analyzer.analyze(query))) {
+      const p = this.postings.get(term);
+      if (!p) continue;
+      const weight = f32(boost * this.idf(p.docs.length));
+      for (let i = 0; i < p.docs.length; i++) {
+        const doc = p.docs[i]!;
+        // Lucene's BM25Scorer: weight − weight / (1 + tf · lengthFactor), in float32.
+        const termScore = f32(weight - f32(weight / f32(1 + f32(p.freqs[i]! * this.lengthFactor[doc]!))));
+        scores.set(doc, (scores.get(doc) ?? 0) + termScore);
+      }
+    }
+    const hits: ScoredDocument[] = [];
+    for (const [doc, score] of scores) hits.push({ docId: this.ids[doc]!, score: f32(score) });
+    hits.sort((a, b) => b.score - a.score || compareIds(a.docId, b.docId));
+    return hits.slice(0, k);
+  }
+
+  private idf(docFreq: number): number {
+    return f32(Math.log(1 + (this.docCount - docFreq + 0.5) / (docFreq + 0.5)));
+  }
+}
+
+/** The best `k` documents for each query: a run, as Pyserini's BM25 search writes it. */
+export function searchAll(index: Bm25Index, queries: Iterable<[string, string]>, k: number): Map<string, ScoredDocument[]> {
+  const run = new Map<string, ScoredDocument[]>();
+  for (const [queryId, text] of queries) run.set(queryId, index.search(text, k));
+  return run;
+}
+
+/** Names the BM25 settings in run-file tags and reports, so a saved run says how it was made. */
+export function bm25Tag({ k1, b }: Bm25Parameters): string {
+  return `bm25-${ANALYZER_NAME}-k1=${k1}-b=${b}`;
+}
+
+function termCounts(terms: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
+  return counts;
+}
+
+function lengthFactorOf(length: number, avgdl: number, { k1, b }: Bm25Parameters): number {
+  return f32(1 / f32(f32(k1) * f32(f32(1 - f32(b)) + f32(f32(f32(b) * length) / avgdl))));
+}
+
+/** Lucene sorts ids as UTF-8 bytes; for ids in the Basic Multilingual Plane this is the same order. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/*
+ * Lucene's SmallFloat.intToByte4 / byte4ToInt: a document length in one byte, exact up to 23
+ * and then with 4 significant bits (lengths 24..∞ share 232 codes).
+ */
+const MAX_INT4 = longToInt4(2 ** 31 - 1);
+const NUM_FREE_VALUES = 255 - MAX_INT4;
+
+function longToInt4(i: number): number {
+  const numBits = 32 - Math.clz32(i);
+  if (numBits < 4) return i;
+  const shift = numBits - 4;
+  return ((Math.floor(i / 2 ** shift) & 0x07) | ((shift + 1) << 3)) >>> 0;
+}
+
+function int4ToLong(i: number): number {
+  const bits = i & 0x07;
+  const shift = (i >>> 3) - 1;
+  return shift === -1 ? bits : (bits | 0x08) * 2 ** shift;
+}
+
+export function encodeNorm(length: number): number {
+  return length < NUM_FREE_VALUES ? length : NUM_FREE_VALUES + longToInt4(length - NUM_FREE_VALUES);
+}
+
+export function decodeNorm(code: number): number {
+  return code < NUM_FREE_VALUES ? code : NUM_FREE_VALUES + int4ToLong(code - NUM_FREE_VALUES);
+}
