@@ -102,8 +102,9 @@ function disentangledAttentionBlock(
   const self = `${layer}.attention.self`;
   const project = (name: string): Value => layout.splitHeads(linear(g, p, x, `${self}.${name}`, h, h)); // [B, L, heads, d]
   // Qr and Kr: the same projections applied to the relative embeddings, as [heads, d, 2·span].
+  const relEmbeddings = drop.hidden(rel.embeddings); // HF's pos_dropout, once per layer
   const relative = (name: string): Value => {
-    const projected = linear(g, p, drop.hidden(rel.embeddings), `${self}.${name}`, h, h);
+    const projected = linear(g, p, relEmbeddings, `${self}.${name}`, h, h);
     return g.transpose(g.reshape(projected, [-1, heads, d]), [1, 2, 0]);
   };
   const q = g.transpose(project('query_proj'), [0, 2, 1, 3]);
