@@ -91,9 +91,9 @@ export class Reranker {
     const name = modelPathOrName ?? defaultModelPath();
     const located = locateModel(name, options.env ?? process.env);
     const tokenizer = await PairTokenizer.load(located.tokenizerPath);
-    const { session, spec, format } = await openSession(located, options);
-    const modelMaxLength = spec?.maxPositions ?? 8192;
-    const maxLength = options.maxLength ?? defaultMaxLength(modelMaxLength, spec?.positionEmbedding);
+    const { session, spec, limits, format } = await openSession(located, options);
+    const modelMaxLength = limits.maxTokens;
+    const maxLength = options.maxLength ?? defaultMaxLength(modelMaxLength, limits.positionEmbedding);
     checkMaxLength(maxLength, modelMaxLength, name);
     if (spec && tokenizer.vocabSize > spec.vocabSize) {
       throw new ModelConfigError(located.tokenizerPath,
@@ -163,27 +163,42 @@ export class Reranker {
   }
 }
 
-async function openSession(located: LocatedModel, options: RuntimeOptions): Promise<{ session: CrossEncoderSession; spec: ModelSpec | undefined; format: RerankerInfo['format'] }> {
+/** How many tokens a pair may have, and what kind of positions set that limit. */
+interface TokenLimits {
+  readonly maxTokens: number;
+  readonly positionEmbedding: ModelSpec['positionEmbedding'] | undefined;
+}
+
+async function openSession(located: LocatedModel, options: RuntimeOptions): Promise<{ session: CrossEncoderSession; spec: ModelSpec | undefined; limits: TokenLimits; format: RerankerInfo['format'] }> {
   if (located.kind === 'onnx') {
     const session = await CrossEncoderSession.fromFile(located.onnxPath, options);
-    const spec = located.configPath ? tryReadSpec(located) : undefined;
-    return { session, spec, format: 'onnx' };
+    return { session, spec: undefined, limits: onnxTokenLimits(located), format: 'onnx' };
   }
   const checkpoint = loadCheckpoint(located);
   const session = await sessionForCheckpoint(checkpoint, options);
-  return { session, spec: checkpoint.spec, format: 'safetensors' };
+  const limits = { maxTokens: checkpoint.spec.maxPositions, positionEmbedding: checkpoint.spec.positionEmbedding };
+  return { session, spec: checkpoint.spec, limits, format: 'safetensors' };
 }
 
-/** For ONNX models the config only informs limits; a config we cannot parse is not fatal. */
-function tryReadSpec(located: Extract<LocatedModel, { kind: 'onnx' }>): ModelSpec | undefined {
-  if (!located.configPath || !fs.existsSync(located.configPath)) return undefined;
+/**
+ * For an ONNX export the graph holds the weights; config.json, when present, only tells the
+ * token limit: 8192 for ALiBi, max_position_embeddings for absolute positions, less the
+ * pad_token_id + 1 slots RoBERTa-style models reserve before the first position. A config we
+ * cannot read is not fatal (the export still runs), and then 8192 is assumed.
+ */
+function onnxTokenLimits(located: Extract<LocatedModel, { kind: 'onnx' }>): TokenLimits {
+  const fallback: TokenLimits = { maxTokens: 8192, positionEmbedding: undefined };
+  if (!located.configPath || !fs.existsSync(located.configPath)) return fallback;
   try {
-    const config = JSON.parse(fs.readFileSync(located.configPath, 'utf8')) as { max_position_embeddings?: unknown; position_embedding_type?: unknown };
-    const alibi = config.position_embedding_type === 'alibi';
+    const config = JSON.parse(fs.readFileSync(located.configPath, 'utf8')) as Record<string, unknown>;
     const max = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : undefined;
-    return max === undefined ? undefined : ({ maxPositions: alibi ? Math.max(8192, max) : max, positionEmbedding: alibi ? 'alibi' : 'absolute' } as ModelSpec);
+    if (config.position_embedding_type === 'alibi') return { maxTokens: Math.max(8192, max ?? 0), positionEmbedding: 'alibi' };
+    if (max === undefined) return fallback;
+    const roberta = config.model_type === 'xlm-roberta' || config.model_type === 'roberta';
+    const reserved = roberta && typeof config.pad_token_id === 'number' ? config.pad_token_id + 1 : 0;
+    return { maxTokens: max - reserved, positionEmbedding: 'absolute' };
   } catch {
-    return undefined;
+    return fallback;
   }
 }
 

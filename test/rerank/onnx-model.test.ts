@@ -50,3 +50,18 @@ test('an ONNX graph with inputs we do not feed is refused, naming them', async (
   fs.writeFileSync(path.join(repo, 'onnx', 'model.onnx'), toOnnx(g.build()));
   await assert.rejects(Reranker.load(repo), /takes inputs \[pixel_values\]/);
 });
+
+test("an ONNX export's token limit comes from config.json: RoBERTa-style models reserve pad_token_id + 1 positions", async () => {
+  const repo = jinaStyleExport();
+  const config = { model_type: 'xlm-roberta', position_embedding_type: 'absolute', max_position_embeddings: 66, pad_token_id: 1 };
+  fs.writeFileSync(path.join(repo, 'config.json'), JSON.stringify(config));
+  const reranker = await Reranker.load(repo, { threads: 1 });
+  assert.equal(reranker.info.modelMaxLength, 64);
+  assert.equal(reranker.info.maxLength, 64);
+  await assert.rejects(reranker.score([{ query: 'q', document: 'd' }], { maxLength: 65 }), /at most 64 tokens/);
+  await reranker.close();
+  fs.rmSync(path.join(repo, 'config.json'));
+  const noConfig = await Reranker.load(repo, { threads: 1 });
+  assert.equal(noConfig.info.modelMaxLength, 8192);
+  await noConfig.close();
+});
