@@ -12,7 +12,7 @@ import { runScore, SCORE_HELP } from './score-command.js';
 import { runServe, SERVE_HELP } from './serve-command.js';
 import { runTrain, TRAIN_HELP } from './train-command.js';
 
-const MAIN_HELP = `turborank: fast cross-encoder rerankers (JinaBERT, BERT) on ONNX Runtime
+const MAIN_HELP = `turborank: fast cross-encoder rerankers (JinaBERT, BERT, XLM-RoBERTa, DeBERTa-v3) on ONNX Runtime
 
 Usage: turborank <command> [options]
 

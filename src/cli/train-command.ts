@@ -260,7 +260,8 @@ function progressBar(config: TrainConfig): Progress {
   }, cliProgress.Presets.shades_classic);
   let running = false;
   return {
-    start(step) {
+    start(step, resumedFrom) {
+      if (resumedFrom) process.stderr.write(`resuming from ${resumedFrom} at step ${step} of ${config.steps}\n`);
       bar.start(config.steps, step, { loss: '-', lr: '-', tps: '-', dev: '' });
       running = true;
     },

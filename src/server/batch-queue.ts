@@ -59,7 +59,7 @@ interface Entry extends Waiting {
 }
 
 /** Candidates considered per batch, as a multiple of the batch size. */
-const LOOKAHEAD_BATCHES = 4;
+const LOOKAHEAD_BATCHES = 2;
 
 /**
  * Most padding a batch may carry, as a fraction of its padded tokens. A padded token costs as

@@ -50,14 +50,17 @@ export interface ServerOptions {
 }
 
 /**
- * TEI's defaults where it has one (16384 batch tokens, 512 concurrent requests); a body limit
- * of 8 MiB (TEI's 2 MB is tight for 1000 documents of a few KB); Cohere's 1000 documents.
+ * Batches of at most 32 pairs and 8192 padded tokens, as Reranker.score cuts them: on CPU the
+ * cost of a batch grows with its tokens, and ONNX Runtime already reaches 86% of its matmul
+ * rate at 4096 tokens (docs/BENCHMARKS.md), so larger batches (TEI's GPU default is 16384
+ * tokens) would only make requests wait longer. TEI's 512 concurrent requests; Cohere's 1000
+ * documents; 8 MiB of body (TEI's 2 MB is tight for 1000 documents of a few KB).
  */
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   models: [],
   host: '127.0.0.1',
   port: 8080,
-  batching: { maxBatchTokens: 16384, maxBatchSize: 64, maxBatchRequests: Number.POSITIVE_INFINITY },
+  batching: { maxBatchTokens: 8192, maxBatchSize: 32, maxBatchRequests: Number.POSITIVE_INFINITY },
   limits: { maxDocuments: 1000, maxBodyBytes: 8 * 1024 * 1024, maxConcurrentRequests: 512, requestTimeoutMs: 30_000 },
   apiKeys: [],
   corsOrigins: [],
