@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { locateModel } from '../checkpoint/index.js';
 import { defaultModelPath, Reranker } from '../rerank/index.js';
+import type { Precision } from '../runtime/index.js';
 import { mulberry32 } from './random-model.js';
 import { machineDescription } from './throughput.js';
 
@@ -23,6 +24,7 @@ export interface SpeedOptions {
   readonly model?: string;
   readonly threads?: number;
   readonly batchSize?: number;
+  readonly precision?: Precision;
   /** Fixed token lengths per (query, document) pair to measure, besides the mix. */
   readonly lengths?: readonly number[];
   /** Timed requests per workload, after one untimed warm-up request (default 5). */
@@ -47,7 +49,7 @@ export interface WorkloadSpeed {
 
 export interface RerankSpeedResult {
   readonly model: string;
-  readonly precision: 'fp32';
+  readonly precision: Precision;
   readonly threads: number | null;
   readonly documentsPerRequest: number;
   readonly textSource: string;
@@ -66,7 +68,7 @@ export async function measureRerankSpeed(options: SpeedOptions): Promise<RerankS
   const requests = options.requests ?? 5;
   const next = mulberry32(options.seed ?? 11);
   const started = performance.now();
-  const reranker = await Reranker.load(options.model, { threads: options.threads, batchSize: options.batchSize });
+  const reranker = await Reranker.load(options.model, { threads: options.threads, batchSize: options.batchSize, precision: options.precision });
   const loadSeconds = (performance.now() - started) / 1000;
   try {
     const draw = (): { query: string; documents: string[] } => ({
@@ -84,7 +86,7 @@ export async function measureRerankSpeed(options: SpeedOptions): Promise<RerankS
       lengths.push(await timeWorkload(`${tokens} tokens`, tokens, requests, drawLong, (r) => reranker.rerank(r.query, r.documents, { maxLength: tokens })));
     }
     return {
-      model: options.model ?? defaultModelPath(), precision: 'fp32', threads: options.threads ?? null, documentsPerRequest: perRequest,
+      model: options.model ?? defaultModelPath(), precision: options.precision ?? 'fp32', threads: options.threads ?? null, documentsPerRequest: perRequest,
       textSource: options.texts.source, modelBytes: modelBytes(options.model), loadSeconds, mix, lengths,
       peakRssMiB: process.resourceUsage().maxRSS / 1024, machine: machineDescription(), date: new Date().toISOString(),
     };

@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { GraphBuilder, toOnnx } from '../graph/index.js';
 import { buildCrossEncoder, type WeightLookup } from '../models/index.js';
-import { CrossEncoderSession } from '../runtime/index.js';
+import { CrossEncoderSession, type Precision } from '../runtime/index.js';
 import type { TokenBatch } from '../tokenizer/batch.js';
 import { forwardFlops, mulberry32 } from './random-model.js';
 import ort from 'onnxruntime-node';
@@ -17,6 +17,7 @@ export interface ThroughputResult {
   readonly pairs: number;
   readonly batchSize: number;
   readonly threads: number;
+  readonly precision: Precision;
   readonly seconds: number;
   readonly docsPerSecond: number;
   readonly docsPer50ms: number;
@@ -43,8 +44,9 @@ export function syntheticBatch(batchSize: number, tokens: number, vocabSize: num
   };
 }
 
-export async function measureThroughput(spec: ModelSpec, weights: WeightLookup, options: { tokens: number; pairs: number; batchSize: number; threads: number; name: string }): Promise<ThroughputResult> {
-  const session = await CrossEncoderSession.fromBytes(toOnnx(buildCrossEncoder(spec, weights)), options.name, { threads: options.threads });
+export async function measureThroughput(spec: ModelSpec, weights: WeightLookup, options: { tokens: number; pairs: number; batchSize: number; threads: number; name: string; precision?: Precision }): Promise<ThroughputResult> {
+  const precision = options.precision ?? 'fp32';
+  const session = await CrossEncoderSession.fromGraph(buildCrossEncoder(spec, weights), options.name, { threads: options.threads, precision });
   const batch = syntheticBatch(options.batchSize, options.tokens, spec.vocabSize);
   await session.run(batch); // warm-up: first run allocates and picks kernels
   const runs = Math.max(1, Math.ceil(options.pairs / options.batchSize));
@@ -55,7 +57,7 @@ export async function measureThroughput(spec: ModelSpec, weights: WeightLookup, 
   const docs = runs * options.batchSize;
   const docsPerSecond = docs / seconds;
   return {
-    model: options.name, tokens: options.tokens, pairs: docs, batchSize: options.batchSize, threads: options.threads,
+    model: options.name, tokens: options.tokens, pairs: docs, batchSize: options.batchSize, threads: options.threads, precision,
     seconds, docsPerSecond, docsPer50ms: docsPerSecond / 20,
     gflopsPerSecond: (forwardFlops(spec, options.tokens) * docsPerSecond) / 1e9,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,

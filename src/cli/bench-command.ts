@@ -5,6 +5,7 @@ import { machineDescription, measureMatmul, measureThroughput, type MatmulRate }
 import { benchTraining } from '../bench/train-speed.js';
 import { defaultThreads } from '../runtime/index.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
+import { precisionOption } from './precision.js';
 
 export const BENCH_HELP = {
   text: `Usage: turborank bench [options]
@@ -26,6 +27,7 @@ Options:
       --pairs N         pairs to score (default 256)
       --batch-size N    pairs per batch (default 16)
       --threads N       ONNX Runtime threads (default: all cores)
+      --precision P     fp32 (default) or int8 (per-token weight products in int8; not for train)
       --steps N         bench train: timed steps (default 5)
       --warmup N        bench train: untimed steps first (default 2)
       --json            print JSON
@@ -37,6 +39,7 @@ Options:
     pairs: { type: 'string' },
     'batch-size': { type: 'string' },
     threads: { type: 'string' },
+    precision: { type: 'string' },
     steps: { type: 'string' },
     warmup: { type: 'string' },
     json: { type: 'boolean' },
@@ -51,6 +54,7 @@ export async function runBench(values: Record<string, unknown>, positionals: str
   const pairs = intOption(values, 'pairs') ?? 256;
   const batchSize = intOption(values, 'batch-size') ?? 16;
   const threads = threadsOption(values) ?? defaultThreads();
+  const precision = precisionOption(values) ?? 'fp32';
   const modelName = stringOption(values, 'model');
   const shape = (stringOption(values, 'shape') ?? 'turbo') as ShapeName;
   if (modelName === undefined && !(shape in REFERENCE_SHAPES)) {
@@ -81,7 +85,7 @@ export async function runBench(values: Record<string, unknown>, positionals: str
     return rates;
   };
   const before = await measureAll();
-  const result = await measureThroughput(spec, weights, { tokens, pairs, batchSize, threads, name });
+  const result = await measureThroughput(spec, weights, { tokens, pairs, batchSize, threads, name, precision });
   const after = await measureAll();
   const matmuls = before.map((b, i) => (b.gflopsPerSecond >= after[i]!.gflopsPerSecond ? b : after[i]!));
   const best = Math.max(...matmuls.map((m) => m.gflopsPerSecond));
@@ -93,7 +97,7 @@ export async function runBench(values: Record<string, unknown>, positionals: str
   await writeStdout([
     `model        ${result.model} (${spec.numLayers} layers, hidden ${spec.hiddenSize}, ${spec.numHeads} heads, intermediate ${spec.intermediateSize})`,
     `machine      ${report.machine}`,
-    `workload     ${result.pairs} pairs × ${tokens} tokens, batch ${batchSize}, ${threads} threads`,
+    `workload     ${result.pairs} pairs × ${tokens} tokens, batch ${batchSize}, ${threads} threads, ${precision}`,
     `throughput   ${result.docsPerSecond.toPrecision(3)} documents/s = ${result.docsPer50ms.toPrecision(3)} documents per 50 ms`,
     `latency      ${((1000 * result.seconds * batchSize) / result.pairs).toFixed(1)} ms per batch of ${batchSize}`,
     `compute      ${result.gflopsPerSecond.toFixed(1)} GFLOP/s achieved`,
@@ -104,7 +108,7 @@ export async function runBench(values: Record<string, unknown>, positionals: str
 }
 
 async function runBenchTrain(values: Record<string, unknown>): Promise<void> {
-  for (const name of ['model', 'pairs']) if (values[name] !== undefined) throw new UsageError(`bench train does not take --${name}`, 'pick the model with --shape');
+  for (const name of ['model', 'pairs', 'precision']) if (values[name] !== undefined) throw new UsageError(`bench train does not take --${name}`, 'pick the model with --shape');
   const shape = (stringOption(values, 'shape') ?? 'turbo') as ShapeName;
   const spec = REFERENCE_SHAPES[shape];
   if (!spec) throw new UsageError(`--shape must be one of ${Object.keys(REFERENCE_SHAPES).join(', ')}, got '${shape}'`);

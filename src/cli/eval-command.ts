@@ -16,7 +16,9 @@ import { InterruptedError, modelIdentity, modelLabel, type SecondStage } from '.
 import { saveResult, type SpeedSaved } from '../eval/results.js';
 import { evaluateTrecDl, trecDlFiles, type TrecDlResult } from '../eval/trec-dl.js';
 import { Reranker } from '../rerank/index.js';
+import type { Precision } from '../runtime/index.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
+import { parsePrecision } from './precision.js';
 
 export const EVAL_HELP = {
   text: `Usage: turborank eval <beir|rag|trec|speed> [options]
@@ -46,7 +48,8 @@ Options:
                         retriever's)
       --candidates FILE, --qrels FILE
                         trec: instead of the files in --data
-      --precision P     speed: fp32 (repeatable; int8 is not available yet)
+      --precision P     fp32 (default) or int8 weight products; speed: repeatable, each model
+                        at each precision in its own process
       --lengths N,N     speed: also measure at these tokens per pair
       --requests N      speed: timed 100-document requests per workload (default 5)
       --max-length N    tokens per (query, document) pair (default: the model's)
@@ -87,7 +90,7 @@ saved results into a Markdown report with charts.`,
 
 type Values = Record<string, unknown>;
 
-const COMMON = ['model', 'data', 'out', 'label', 'max-length', 'batch-size', 'threads', 'per-query', 'json', 'quiet'];
+const COMMON = ['model', 'data', 'out', 'label', 'max-length', 'batch-size', 'threads', 'precision', 'per-query', 'json', 'quiet'];
 const SUBCOMMANDS: Record<string, { readonly options: readonly string[]; readonly run: (values: Values) => Promise<void> }> = {
   beir: { options: [...COMMON, 'split', 'top-k', 'k1', 'b', 'run'], run: runBeir },
   rag: { options: [...COMMON, 'top-k', 'top-n', 'k1', 'b', 'run'], run: runRag },
@@ -139,6 +142,13 @@ function singleModel(values: Values, sub: string): string | undefined {
   return names[0];
 }
 
+/** The one --precision of a quality benchmark (eval speed takes several). */
+function singlePrecision(values: Values): Precision {
+  const raw = Array.isArray(values.precision) ? (values.precision as string[]) : [];
+  if (raw.length > 1) throw new UsageError(`this benchmark takes one --precision, got ${raw.length}`, 'run it once per precision (eval speed takes several)');
+  return raw[0] === undefined ? 'fp32' : parsePrecision(raw[0]);
+}
+
 function outDir(values: Values, benchmark: string, dataset: string): string {
   return stringOption(values, 'out') ?? path.join('turborank-eval', `${benchmark}-${dataset}`);
 }
@@ -158,9 +168,12 @@ interface LoadedStage {
 
 async function loadStage(values: Values, model: string | undefined): Promise<LoadedStage | undefined> {
   if (model === undefined) return undefined;
-  const reranker = await Reranker.load(model, { threads: threadsOption(values), maxLength: intOption(values, 'max-length'), batchSize: intOption(values, 'batch-size') });
+  const precision = singlePrecision(values);
+  const reranker = await Reranker.load(model, { threads: threadsOption(values), maxLength: intOption(values, 'max-length'), batchSize: intOption(values, 'batch-size'), precision });
   if (reranker.info.isTestModel) process.stderr.write('turborank: warning: this is the bundled random-weight TEST model: its numbers mean nothing about ranking quality\n');
-  const label = stringOption(values, 'label') ?? modelLabel(model);
+  // int8 scores are another model's: their own label (result file) and score-cache key.
+  const suffix = precision === 'int8' ? '-int8' : '';
+  const label = stringOption(values, 'label') ?? modelLabel(model) + suffix;
   const controller = new AbortController();
   // First Ctrl-C: stop after the query being scored (its scores are saved); second: stop now.
   const onInterrupt = (): void => {
@@ -172,7 +185,7 @@ async function loadStage(values: Values, model: string | undefined): Promise<Loa
   return {
     reranker,
     stage: {
-      scorer: reranker, label, model: modelIdentity(model), maxLength: reranker.info.maxLength,
+      scorer: reranker, label, model: modelIdentity(model) + (precision === 'int8' ? ' (int8)' : ''), maxLength: reranker.info.maxLength,
       progress: progressBar(`reranking with ${label}`, { quiet: values.quiet === true }), signal: controller.signal,
     },
     stopInterruptHandling: () => process.off('SIGINT', onInterrupt),
@@ -391,9 +404,7 @@ function trecText(r: TrecDlResult, label: string, perQuery: boolean): string {
 
 async function runSpeed(values: Values): Promise<void> {
   const names = models(values);
-  const precisions = Array.isArray(values.precision) ? (values.precision as string[]) : ['fp32'];
-  const unsupported = precisions.find((p) => p !== 'fp32');
-  if (unsupported !== undefined) throw new UsageError(`--precision ${unsupported} is not available: the runtime runs fp32 only for now`, 'pass --precision fp32 (the default)');
+  const precisions = (Array.isArray(values.precision) ? (values.precision as string[]) : ['fp32']).map((p) => parsePrecision(p));
   const lengths = lengthsOption(values);
   const requests = intOption(values, 'requests') ?? 5;
   const out = stringOption(values, 'out') ?? path.join('turborank-eval', 'speed');
@@ -401,8 +412,8 @@ async function runSpeed(values: Values): Promise<void> {
   const combos = (names.length === 0 ? [undefined] : names).flatMap((model) => [...new Set(precisions)].map((precision) => ({ model, precision })));
   // Peak RSS is per process: several models in one process would each see the others' peak.
   const results: MeasuredSpeed[] = [];
-  if (combos.length === 1) results.push(await measureOne(values, combos[0]!.model, lengths, requests, out));
-  else for (const combo of combos) results.push(await measureInChild(values, combo.model!));
+  if (combos.length === 1) results.push(await measureOne(values, combos[0]!.model, combos[0]!.precision, lengths, requests, out));
+  else for (const combo of combos) results.push(await measureInChild(values, combo.model, combo.precision));
   if (values.json === true) await writeStdout(JSON.stringify(results.length === 1 ? results[0] : results) + '\n');
   else await writeStdout(results.map(speedText).join('\n'));
   for (const r of results) notes(values)(`eval speed ${r.label}: ${r.mix.docsPer50ms.toFixed(2)} documents per 50 ms on the mix, ${r.mix.latencyMs.toFixed(0)} ms per 100-document request; result saved in ${r.result}`);
@@ -420,10 +431,10 @@ function lengthsOption(values: Values): number[] {
 
 type MeasuredSpeed = RerankSpeedResult & { readonly label: string; readonly result: string };
 
-async function measureOne(values: Values, model: string | undefined, lengths: number[], requests: number, out: string): Promise<MeasuredSpeed> {
+async function measureOne(values: Values, model: string | undefined, precision: Precision, lengths: number[], requests: number, out: string): Promise<MeasuredSpeed> {
   const texts = await speedTexts(stringOption(values, 'data'));
   if (model === undefined) process.stderr.write('turborank: warning: no --model: measuring the bundled random-weight TEST model (its speed is not a real model\'s)\n');
-  const result = await measureRerankSpeed({ model, threads: threadsOption(values), batchSize: intOption(values, 'batch-size'), lengths, requests, texts });
+  const result = await measureRerankSpeed({ model, threads: threadsOption(values), batchSize: intOption(values, 'batch-size'), precision, lengths, requests, texts });
   const label = stringOption(values, 'label') ?? modelLabel(result.model);
   const saved: SpeedSaved = { ...result, turborankResult: 1, kind: 'speed', label };
   const file = saveResult(out, `speed.${label}.${result.precision}`, saved);
@@ -437,8 +448,8 @@ async function speedTexts(dataDir: string | undefined): Promise<SpeedTexts> {
 }
 
 /** Runs `turborank eval speed` for one model in a fresh process and reads its --json. */
-function measureInChild(values: Values, model: string): Promise<MeasuredSpeed> {
-  const args = [process.argv[1]!, 'eval', 'speed', '--model', model, '--json', '--quiet'];
+function measureInChild(values: Values, model: string | undefined, precision: Precision): Promise<MeasuredSpeed> {
+  const args = [process.argv[1]!, 'eval', 'speed', ...(model === undefined ? [] : ['--model', model]), '--precision', precision, '--json', '--quiet'];
   for (const name of ['data', 'out', 'lengths', 'requests', 'batch-size', 'threads']) {
     const v = stringOption(values, name);
     if (v !== undefined) args.push(`--${name}`, v);
@@ -449,7 +460,7 @@ function measureInChild(values: Values, model: string): Promise<MeasuredSpeed> {
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new UsageError(`measuring ${model} failed (exit ${code}): see the message above`));
+      if (code !== 0) reject(new UsageError(`measuring ${model ?? 'the bundled test model'} (${precision}) failed (exit ${code}): see the message above`));
       else resolve(JSON.parse(stdout) as MeasuredSpeed);
     });
   });

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { Reranker, TEST_MODEL_WARNING, type RerankResult } from '../rerank/index.js';
 import { decodeUtf8, parseDocuments, readInputBytes, type DocumentFormat } from './input.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
+import { PRECISION_HELP_LINE, precisionOption } from './precision.js';
 
 export const RERANK_HELP = {
   text: `Usage: turborank rerank --query Q [options] [FILE|-]
@@ -17,6 +18,7 @@ Options:
                         (default 1024 for ALiBi models, the model's limit otherwise)
       --batch-size N    pairs per inference batch (default 32)
       --threads N       ONNX Runtime threads (default: all cores)
+${PRECISION_HELP_LINE}
       --format F        auto | lines | jsonl | json (default auto)
       --json            print JSON instead of a table
   -h, --help            this help`,
@@ -27,6 +29,7 @@ Options:
     'max-length': { type: 'string' },
     'batch-size': { type: 'string' },
     threads: { type: 'string' },
+    precision: { type: 'string' },
     format: { type: 'string' },
     json: { type: 'boolean' },
   },
@@ -44,12 +47,13 @@ export async function runRerank(values: Record<string, unknown>, positionals: st
   const maxLength = intOption(values, 'max-length');
   const batchSize = intOption(values, 'batch-size');
   const threads = threadsOption(values);
+  const precision = precisionOption(values);
   const model = stringOption(values, 'model');
 
   const { bytes, source } = await readInputBytes(positionals[0]);
   const documents = parseDocuments(decodeUtf8(bytes, source), source, format);
   if (model === undefined) process.stderr.write(TEST_MODEL_WARNING + '\n');
-  const reranker = await Reranker.load(model, { threads, maxLength, batchSize });
+  const reranker = await Reranker.load(model, { threads, maxLength, batchSize, precision });
   const started = performance.now();
   const results = await reranker.rerank(query, documents, { topN, returnDocuments: true });
   const ms = performance.now() - started;

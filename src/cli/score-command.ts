@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { Reranker, TEST_MODEL_WARNING, sigmoid } from '../rerank/index.js';
 import { parsePairLine, readLines } from './input.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
+import { PRECISION_HELP_LINE, precisionOption } from './precision.js';
 
 export const SCORE_HELP = {
   text: `Usage: turborank score [options] [FILE|-]
@@ -16,6 +17,7 @@ Options:
       --batch-size N    pairs per inference batch (default 32)
       --chunk N         lines read before scoring (default 1024)
       --threads N       ONNX Runtime threads (default: all cores)
+${PRECISION_HELP_LINE}
       --json            accepted for symmetry: output is always JSON Lines
   -h, --help            this help`,
   options: {
@@ -24,6 +26,7 @@ Options:
     'batch-size': { type: 'string' },
     chunk: { type: 'string' },
     threads: { type: 'string' },
+    precision: { type: 'string' },
     json: { type: 'boolean' },
   },
 } as const;
@@ -34,13 +37,14 @@ export async function runScore(values: Record<string, unknown>, positionals: str
   const maxLength = intOption(values, 'max-length');
   const batchSize = intOption(values, 'batch-size');
   const threads = threadsOption(values);
+  const precision = precisionOption(values);
   const chunkSize = intOption(values, 'chunk') ?? 1024;
   const file = positionals[0];
   const source = file === undefined || file === '-' ? 'stdin' : file;
 
   if (model === undefined) process.stderr.write(TEST_MODEL_WARNING + '\n');
   const lines = readLines(file);
-  const reranker = await Reranker.load(model, { threads, maxLength, batchSize });
+  const reranker = await Reranker.load(model, { threads, maxLength, batchSize, precision });
   try {
     let chunk: { query: string; document: string }[] = [];
     const flush = async (): Promise<void> => {

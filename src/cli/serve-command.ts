@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { TEST_MODEL_WARNING } from '../rerank/index.js';
 import { DEFAULT_SERVER_OPTIONS, loadApiKeys, parseModelArgument, startServer, type ServerOptions } from '../server/index.js';
 import { MAX_THREADS, intOption, stringOption } from './main.js';
+import { precisionOption } from './precision.js';
 
 const D = DEFAULT_SERVER_OPTIONS;
 
@@ -26,6 +27,7 @@ Options:
   -p, --port N              port (default ${D.port}; 0 picks a free one)
       --sagemaker           SageMaker hosting: listen on 0.0.0.0, port $SAGEMAKER_BIND_TO_PORT or 8080
       --threads N           ONNX Runtime threads per model (default: all cores)
+      --precision P         fp32 (default) or int8 weight products, for every model
       --max-length N        tokens per (query, document) pair; longer pairs are truncated,
                             or refused with 413 when a request says truncate: false
                             (default 1024 for ALiBi models, the model's limit otherwise)
@@ -56,6 +58,7 @@ Example:
     port: { type: 'string', short: 'p' },
     sagemaker: { type: 'boolean' },
     threads: { type: 'string' },
+    precision: { type: 'string' },
     'max-length': { type: 'string' },
     'max-batch-tokens': { type: 'string' },
     'max-batch-size': { type: 'string' },
@@ -121,6 +124,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv): ServerOpti
     port: sagemaker ? sagemakerPort(env) : intOption(values, 'port', 0, 65535) ?? D.port,
     threads: intOption(values, 'threads', 1, MAX_THREADS),
     maxLength: intOption(values, 'max-length'),
+    precision: precisionOption(values),
     batching: {
       maxBatchTokens: intOption(values, 'max-batch-tokens') ?? D.batching.maxBatchTokens,
       maxBatchSize: intOption(values, 'max-batch-size') ?? D.batching.maxBatchSize,

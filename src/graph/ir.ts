@@ -51,6 +51,8 @@ export interface Node {
   readonly inputs: readonly Value[];
   readonly outputs: readonly Value[];
   readonly attrs: Readonly<Record<string, AttrValue>>;
+  /** Operator set the op comes from: the default ONNX domain unless set (e.g. 'com.microsoft' for ORT's contrib ops). */
+  readonly domain?: string;
 }
 
 /** The op set. Adding one means: a builder method, a writer case (usually none), and a VJP rule. */
@@ -60,7 +62,9 @@ export type OpType =
   | 'MatMul' | 'Softmax' | 'LayerNormalization'
   | 'Gather' | 'Transpose' | 'Reshape' | 'Split' | 'Unsqueeze' | 'Concat'
   | 'Shape' | 'Range' | 'Cast' | 'ReduceMean' | 'ReduceSum' | 'Where' | 'Equal' | 'Greater'
-  | 'Expand' | 'ScatterND' | 'Dropout' | 'LogSoftmax' | 'CumSum';
+  | 'Expand' | 'ScatterND' | 'Dropout' | 'LogSoftmax' | 'CumSum'
+  // Integer inference only (runtime/quantize.ts rewrites float MatMuls into these; no VJP rules):
+  | 'DynamicQuantizeLinear' | 'MatMulInteger' | 'DynamicQuantizeMatMul';
 
 export interface Graph {
   readonly inputs: readonly Value[];

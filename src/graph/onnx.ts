@@ -47,6 +47,12 @@ export function toOnnx(graph: Graph, options: OnnxWriteOptions = {}): Uint8Array
   w.uint32(tag(1, LEN)).string('');
   w.uint32(tag(2, VARINT)).int64(ONNX_OPSET);
   w.ldelim();
+  for (const domain of new Set(graph.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))) {
+    w.uint32(tag(8, LEN)).fork();
+    w.uint32(tag(1, LEN)).string(domain);
+    w.uint32(tag(2, VARINT)).int64(1); // ORT's contrib domain 'com.microsoft' has version 1
+    w.ldelim();
+  }
   for (const [key, value] of Object.entries(options.metadata ?? {})) {
     w.uint32(tag(14, LEN)).fork();
     w.uint32(tag(1, LEN)).string(key);
@@ -117,6 +123,7 @@ function writeNode(w: ProtoWriter, node: Node, nameOf: (v: Value) => string): vo
   for (const v of node.inputs) w.uint32(tag(1, LEN)).string(nameOf(v));
   for (const v of node.outputs) w.uint32(tag(2, LEN)).string(nameOf(v));
   w.uint32(tag(4, LEN)).string(node.op);
+  if (node.domain) w.uint32(tag(7, LEN)).string(node.domain);
   for (const [name, value] of Object.entries(node.attrs)) {
     w.uint32(tag(5, LEN)).fork();
     writeAttribute(w, name, value);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { loadCheckpoint, locateModel, type LocatedModel } from '../checkpoint/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { InputError, ModelConfigError } from '../errors.js';
-import { CrossEncoderSession, DEFAULT_BATCH_PLAN, planBatches, sessionForCheckpoint, type BatchPlanOptions, type RuntimeOptions } from '../runtime/index.js';
+import { CrossEncoderSession, DEFAULT_BATCH_PLAN, planBatches, sessionForCheckpoint, type BatchPlanOptions, type Precision, type RuntimeOptions } from '../runtime/index.js';
 import { PairTokenizer, packBatch, type EncodedPair } from '../tokenizer/index.js';
 import { defaultModelPath, isBundledTestModel } from './default-model.js';
 
@@ -62,6 +62,8 @@ export interface RerankerInfo {
   readonly modelMaxLength: number;
   /** True for the random-weight model bundled for tests and demos: its scores mean nothing. */
   readonly isTestModel: boolean;
+  /** Arithmetic of the weight products (LoadOptions.precision). */
+  readonly precision: Precision;
 }
 
 /**
@@ -102,7 +104,7 @@ export class Reranker {
     }
     const info: RerankerInfo = {
       name, format, spec, tokenizerKind: tokenizer.kind, maxLength, modelMaxLength,
-      isTestModel: isBundledTestModel(located.dir),
+      isTestModel: isBundledTestModel(located.dir), precision: options.precision ?? 'fp32',
     };
     return new Reranker(session, tokenizer, info, options.batchSize ?? DEFAULT_BATCH_PLAN.maxBatchSize);
   }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadedCheckpoint } from '../checkpoint/index.js';
-import { toOnnx, type ExternalData } from '../graph/index.js';
+import type { ExternalData } from '../graph/index.js';
 import { buildCrossEncoder } from '../models/index.js';
 import { CrossEncoderSession, type RuntimeOptions } from './session.js';
 
@@ -21,5 +21,5 @@ export async function sessionForCheckpoint(checkpoint: LoadedCheckpoint, options
     return where && { location: path.basename(real), offset: where.offset, length: where.length };
   };
   const graph = buildCrossEncoder(checkpoint.spec, (name) => checkpoint.weights.float32(name), { externalWeights });
-  return CrossEncoderSession.fromBytes(toOnnx(graph), checkpoint.dir, options, path.dirname(real));
+  return CrossEncoderSession.fromGraph(graph, checkpoint.dir, options, path.dirname(real));
 }

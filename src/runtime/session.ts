@@ -4,14 +4,22 @@
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
-import { FileError, TurborankError } from '../errors.js';
+import { FileError, InputError, TurborankError } from '../errors.js';
+import { toOnnx, type Graph } from '../graph/index.js';
 import type { TokenBatch } from '../tokenizer/batch.js';
+import { quantizeGraph, type Precision } from './quantize.js';
 
 export interface RuntimeOptions {
   /** Threads for one inference (ORT's intra-op pool). Default: the machine's available parallelism. */
   readonly threads?: number;
   /** ORT graph optimisation level. Default 'all'. */
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Arithmetic of the weight matrix products. Default 'fp32'. 'int8' quantizes every per-token
+   * weight MatMul (runtime/quantize.ts); it needs a graph turborank builds (a checkpoint), not an
+   * ONNX file.
+   */
+  readonly precision?: Precision;
 }
 
 export function defaultThreads(): number {
@@ -66,7 +74,20 @@ export class CrossEncoderSession {
     }
   }
 
+  /**
+   * A session for a graph built by models/, quantized first when `options.precision` is 'int8'.
+   * `externalDataFolder` as for fromBytes (quantization reads the weights it replaces from there).
+   */
+  static async fromGraph(graph: Graph, source: string, options: RuntimeOptions = {}, externalDataFolder?: string): Promise<CrossEncoderSession> {
+    const model = options.precision === 'int8' ? quantizeGraph(graph, { externalDataFolder }).graph : graph;
+    return CrossEncoderSession.fromBytes(toOnnx(model), source, options, externalDataFolder);
+  }
+
   static async fromFile(path: string, options: RuntimeOptions = {}): Promise<CrossEncoderSession> {
+    if ((options.precision ?? 'fp32') !== 'fp32') {
+      throw new InputError(`${path}: precision '${options.precision}' needs a checkpoint (config.json + model.safetensors); an ONNX file runs as it was exported`,
+        'load the safetensors checkpoint instead, or export it with `turborank export --precision int8` and load that export');
+    }
     try {
       return new CrossEncoderSession(await ort.InferenceSession.create(path, sessionOptions(options)), path, { kind: 'file', path }, options);
     } catch (err) {

@@ -11,6 +11,7 @@ import { packPairs, transferList, unpackPairs, type HostMessage, type WorkerFail
 export interface ModelHostOptions {
   readonly threads: number | undefined;
   readonly maxLength: number | undefined;
+  readonly precision?: 'fp32' | 'int8';
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -98,7 +99,7 @@ export class ModelHost {
   static async start(source: string | undefined, options: ModelHostOptions): Promise<ModelHost> {
     const name = source ?? 'the bundled test model';
     const spawn = (role: WorkerRole): WorkerChannel => {
-      const setup: WorkerSetup = { role, source, threads: options.threads, maxLength: options.maxLength, env: { ...options.env } };
+      const setup: WorkerSetup = { role, source, threads: options.threads, maxLength: options.maxLength, precision: options.precision, env: { ...options.env } };
       return new WorkerChannel(new Worker(new URL('./model-worker.js', import.meta.url), { workerData: setup }), `the ${role} worker for ${name}`);
     };
     const tokenizer = spawn('tokenizer');

@@ -35,7 +35,7 @@ async function serveTokenizer(): Promise<void> {
 }
 
 async function serveInference(): Promise<void> {
-  const reranker = await Reranker.load(setup.source, { threads: setup.threads, maxLength: setup.maxLength, env: setup.env });
+  const reranker = await Reranker.load(setup.source, { threads: setup.threads, maxLength: setup.maxLength, precision: setup.precision, env: setup.env });
   send({ type: 'ready', info: reranker.info });
   port.on('message', (message: HostMessage) => {
     if (message.type === 'close') {

@@ -30,6 +30,7 @@ export interface ServedModel {
 export interface ModelLoadOptions {
   readonly threads: number | undefined;
   readonly maxLength: number | undefined;
+  readonly precision?: 'fp32' | 'int8';
   readonly batching: BatchLimits;
   readonly queueEvents: (modelName: string) => QueueEvents;
   readonly env?: NodeJS.ProcessEnv;
@@ -84,7 +85,7 @@ export class ModelRegistry {
     checkUniqueNames(named);
     // Loaded side by side: each model loads in its own worker threads.
     const hosts = await Promise.allSettled(named.map(({ argument }) =>
-      ModelHost.start(argument.source, { threads: options.threads, maxLength: options.maxLength, env: options.env ?? process.env })));
+      ModelHost.start(argument.source, { threads: options.threads, maxLength: options.maxLength, precision: options.precision, env: options.env ?? process.env })));
     const failed = hosts.find((h): h is PromiseRejectedResult => h.status === 'rejected');
     if (failed) {
       await Promise.all(hosts.map((h) => (h.status === 'fulfilled' ? h.value.close() : undefined)));

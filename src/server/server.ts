@@ -36,6 +36,8 @@ export interface ServerOptions {
   readonly threads?: number;
   /** Tokens per (query, document) pair (default: the model's). */
   readonly maxLength?: number;
+  /** Arithmetic of the models' weight products (default fp32). */
+  readonly precision?: 'fp32' | 'int8';
   readonly batching: BatchLimits;
   readonly limits: ServerLimits;
   /** Empty: no authentication. */
@@ -83,7 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const started = performance.now();
   const metrics = new ServerMetrics();
   const registry = await ModelRegistry.load(options.models.length > 0 ? options.models : [{ name: undefined, source: undefined }], {
-    threads: options.threads, maxLength: options.maxLength, batching: options.batching,
+    threads: options.threads, maxLength: options.maxLength, precision: options.precision, batching: options.batching,
     queueEvents: (name) => metrics.queueEvents(name), env: options.env,
   });
   for (const m of registry.models) {

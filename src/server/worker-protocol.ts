@@ -13,6 +13,7 @@ export interface WorkerSetup {
   readonly source: string | undefined;
   readonly threads: number | undefined;
   readonly maxLength: number | undefined;
+  readonly precision: 'fp32' | 'int8' | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
