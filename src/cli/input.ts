@@ -4,7 +4,10 @@
  */
 import fs from 'node:fs';
 import { FileError, InputError } from '../errors.js';
-import type { DocumentInput } from '../rerank/index.js';
+import { parseJsonLine, type DocumentInput } from '../rerank/index.js';
+
+// The pair format lives with the library so distributed jobs (src/jobs) parse exactly as `score` does.
+export { parseJsonLine, parsePairLine } from '../rerank/index.js';
 
 export type DocumentFormat = 'auto' | 'lines' | 'jsonl' | 'json';
 
@@ -75,15 +78,6 @@ export function splitLines(text: string): string[] {
   return lines;
 }
 
-export function parseJsonLine(line: string, source: string, index: number): unknown {
-  try {
-    return JSON.parse(line) as unknown;
-  } catch (err) {
-    throw new InputError(`${source} line ${index + 1}: invalid JSON (${(err as Error).message}): ${line.slice(0, 80)}`,
-      'each line must be one JSON object');
-  }
-}
-
 function parseJsonArray(text: string, source: string): DocumentInput[] {
   let value: unknown;
   try {
@@ -104,16 +98,6 @@ function textField(value: unknown, source: string, index: number, what: 'line' |
     throw new InputError(`${source} ${where}: expected an object with a string "text", got ${JSON.stringify(value)?.slice(0, 80)}`);
   }
   return (value as { text: string }).text;
-}
-
-/** A (query, document) pair from one line of `score` input. */
-export function parsePairLine(line: string, source: string, index: number): { query: string; document: string } {
-  const value = parseJsonLine(line, source, index);
-  const v = value as { query?: unknown; document?: unknown } | null;
-  if (v === null || typeof v !== 'object' || typeof v.query !== 'string' || typeof v.document !== 'string') {
-    throw new InputError(`${source} line ${index + 1}: expected {"query": string, "document": string}, got ${line.slice(0, 80)}`);
-  }
-  return { query: v.query, document: v.document };
 }
 
 function firstInvalidUtf8(bytes: Uint8Array): number {

@@ -6,11 +6,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TurborankError, UsageError } from '../errors.js';
 import { runBench, BENCH_HELP } from './bench-command.js';
 import { runEval, EVAL_HELP } from './eval-command.js';
+import { runJobs, JOBS_HELP } from './jobs-command.js';
 import { runRerank, RERANK_HELP } from './rerank-command.js';
 import { runReport, REPORT_HELP } from './report-command.js';
 import { runScore, SCORE_HELP } from './score-command.js';
 import { runServe, SERVE_HELP } from './serve-command.js';
 import { runTrain, TRAIN_HELP } from './train-command.js';
+import { runWorker, WORKER_HELP } from './worker-command.js';
 
 const MAIN_HELP = `turborank: fast cross-encoder rerankers (JinaBERT, BERT, XLM-RoBERTa, DeBERTa-v3) on ONNX Runtime
 
@@ -24,6 +26,8 @@ Commands:
   report   gather saved eval results into a Markdown report with charts
   serve    HTTP server: Jina, Cohere and TEI rerank APIs, SageMaker, metrics
   train    train or distil a reranker from a JSON config (checkpoints, --resume)
+  jobs     bulk scoring across machines on a BullMQ queue: submit, status, wait, collect
+  worker   score the shards of submitted jobs (run one or many, on any machines)
 
 Run \`turborank <command> --help\` for a command's options.
 A model is a directory (config.json, model.safetensors, tokenizer.json), an ONNX export
@@ -45,6 +49,8 @@ const COMMANDS: Record<string, Command> = {
   report: { help: REPORT_HELP.text, options: REPORT_HELP.options, run: runReport },
   serve: { help: SERVE_HELP.text, options: SERVE_HELP.options, run: runServe },
   train: { help: TRAIN_HELP.text, options: TRAIN_HELP.options, run: runTrain },
+  jobs: { help: JOBS_HELP.text, options: JOBS_HELP.options, run: runJobs },
+  worker: { help: WORKER_HELP.text, options: WORKER_HELP.options, run: runWorker },
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

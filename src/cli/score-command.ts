@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { Reranker, TEST_MODEL_WARNING, sigmoid } from '../rerank/index.js';
+import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, formatScoreLines } from '../rerank/index.js';
 import { parsePairLine, readLines } from './input.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 import { PRECISION_HELP_LINE, precisionOption } from './precision.js';
@@ -38,7 +38,7 @@ export async function runScore(values: Record<string, unknown>, positionals: str
   const batchSize = intOption(values, 'batch-size');
   const threads = threadsOption(values);
   const precision = precisionOption(values);
-  const chunkSize = intOption(values, 'chunk') ?? 1024;
+  const chunkSize = intOption(values, 'chunk') ?? SCORE_CHUNK_LINES;
   const file = positionals[0];
   const source = file === undefined || file === '-' ? 'stdin' : file;
 
@@ -48,10 +48,7 @@ export async function runScore(values: Record<string, unknown>, positionals: str
   try {
     let chunk: { query: string; document: string }[] = [];
     const flush = async (): Promise<void> => {
-      const logits = await reranker.score(chunk);
-      let out = '';
-      for (const logit of logits) out += JSON.stringify({ logit, score: sigmoid(logit) }) + '\n';
-      await writeStdout(out);
+      await writeStdout(formatScoreLines(await reranker.score(chunk)));
       chunk = [];
     };
     for await (const [index, line] of lines) {
