@@ -11,6 +11,8 @@ export const REDIS_URL_ENV = 'TURBORANK_REDIS_URL';
 
 /** How long a command waits for Redis to answer its first PING before saying it is unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Reconnection tries for the first connection (300 ms apart). */
+const INITIAL_TRIES = 5;
 
 /** The --redis option, else $TURBORANK_REDIS_URL; a redis:// or rediss:// URL. */
 export function resolveRedisUrl(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -43,16 +45,17 @@ export function redactUrl(url: string): string {
 
 /**
  * A connected client. Once connected it reconnects for ever (a worker rides out a Redis
- * failover); the first connection must answer within CONNECT_TIMEOUT_MS, so a wrong URL fails
- * the command with a message instead of hanging.
+ * failover); the first connection gets a few tries within CONNECT_TIMEOUT_MS, so a wrong URL
+ * fails the command with a message instead of hanging.
  */
 export async function connectRedis(url: string): Promise<Redis> {
+  let connected = false;
+  let lastError: Error | undefined;
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 5000),
+    retryStrategy: (times) => (connected ? Math.min(times * 200, 5000) : times <= INITIAL_TRIES ? 300 : null),
   });
-  let lastError: Error | undefined;
   const onError = (err: Error): void => {
     lastError = err;
   };
@@ -63,14 +66,15 @@ export async function connectRedis(url: string): Promise<Redis> {
       timer = setTimeout(() => reject(new Error(lastError?.message ?? 'no answer')), CONNECT_TIMEOUT_MS);
     });
     await Promise.race([client.connect().then(() => client.ping()), timeout]);
+    connected = true;
   } catch (err) {
     client.disconnect();
-    throw new JobError(`cannot reach Redis at ${redactUrl(url)} within ${CONNECT_TIMEOUT_MS / 1000} s: ${lastError?.message ?? (err as Error).message}`,
+    throw new JobError(`cannot reach Redis at ${redactUrl(url)}: ${lastError?.message ?? (err as Error).message}`,
       'check the URL (host, port, password) and that redis-server is running and reachable from here', { cause: err });
   } finally {
     clearTimeout(timer);
   }
-  // Later connection errors are retried by ioredis; log nothing here, the worker reports them.
+  // Later connection errors are retried by ioredis (and BullMQ reports them on its own events).
   client.off('error', onError);
   client.on('error', () => {});
   return client;

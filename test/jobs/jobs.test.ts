@@ -1,0 +1,165 @@
+/**
+ * Bulk scoring across processes, end to end with real parts: a redis-server started here (no
+ * persistence, torn down after), real `turborank worker` processes, the real CLI.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runTurborank, startLocalRedis, startWorkerProcess, syntheticPairs, type LocalRedis, type WorkerLogLine, type WorkerProcess } from '../../src/bench/job-processes.js';
+import { fixtureDir, tempDir } from '../helpers.js';
+
+/** Short locks so a killed worker's shard is retried within seconds, not the default 30 s. */
+const FAST_LOCKS = ['--lock-duration', '2000', '--stalled-interval', '1000'];
+
+describe('turborank jobs and worker', () => {
+  let redis: LocalRedis;
+  const workers: WorkerProcess[] = [];
+  const dir = tempDir('turborank-jobs-');
+
+  before(async () => {
+    redis = await startLocalRedis();
+  });
+  after(async () => {
+    for (const w of workers) w.kill();
+    await Promise.all(workers.map((w) => w.exited));
+    await redis.stop();
+  });
+
+  const env = (): NodeJS.ProcessEnv => ({ TURBORANK_REDIS_URL: redis.url });
+  const worker = async (args: string[]): Promise<WorkerProcess> => {
+    const w = await startWorkerProcess([...args, '--threads', '1', ...FAST_LOCKS], env());
+    workers.push(w);
+    return w;
+  };
+  const submit = async (args: string[]): Promise<string> => {
+    const r = await runTurborank(['jobs', 'submit', ...args], env());
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    assert.match(id, /^[0-9a-z][0-9a-z._-]+$/, r.stdout);
+    return id;
+  };
+  const isShardEvent = (event: string, shard?: number) => (line: WorkerLogLine): boolean => line.event === event && (shard === undefined || line.shard === shard);
+
+  test('two workers, one killed with SIGKILL mid-shard: the collected scores equal `turborank score` line for line', async () => {
+    const input = path.join(dir, 'pairs.jsonl');
+    fs.writeFileSync(input, syntheticPairs(3000));
+    const out = path.join(dir, 'out-kill');
+    const expected = runTurborank(['score', '--threads', '1', input]);
+    const id = await submit(['--in', input, '--out', out, '--shard-size', '100', '--queue', 'kill']);
+
+    const doomed = await worker(['--queue', 'kill']);
+    const survivor = await worker(['--queue', 'kill']);
+    // Let the doomed worker finish a couple of shards, then kill it right after it starts one.
+    await doomed.waitFor((line) => doomed.logs.filter(isShardEvent('shard-done')).length >= 2 && line.event === 'shard-start');
+    const startsBefore = doomed.logs.filter(isShardEvent('shard-start')).length;
+    doomed.kill('SIGKILL');
+    const killed = await doomed.exited;
+    assert.equal(killed.signal, 'SIGKILL');
+    const starts = doomed.logs.filter(isShardEvent('shard-start'));
+    assert.equal(starts.length, startsBefore, 'no shard started between the decision and the kill');
+    const lost = starts[starts.length - 1]!.shard!;
+    assert.ok(!doomed.logs.some(isShardEvent('shard-done', lost)), `shard ${lost} was finished before the kill: not a mid-shard kill`);
+
+    const waited = await runTurborank(['jobs', 'wait', '--timeout', '90', out], env());
+    assert.equal(waited.code, 0, waited.stderr);
+    // The lost shard was retried by the survivor once its lock expired (stalled check).
+    const retry = await survivor.waitFor(isShardEvent('shard-done', lost), 1000);
+    assert.equal(retry.run, id);
+    assert.ok(survivor.logs.some((l) => l.event === 'shard-start' && l.shard === lost && Number(l.stalled) >= 1), 'the retry comes from the stalled check');
+
+    const collected = await runTurborank(['jobs', 'collect', id], env());
+    assert.equal(collected.code, 0, collected.stderr);
+    const want = await expected;
+    assert.equal(want.code, 0, want.stderr);
+    const got = fs.readFileSync(path.join(out, 'scores.jsonl'), 'utf8');
+    const gotLines = got.split('\n');
+    const wantLines = want.stdout.split('\n');
+    assert.equal(gotLines.length, wantLines.length, 'one score per input line');
+    for (let i = 0; i < wantLines.length; i++) assert.equal(gotLines[i], wantLines[i], `line ${i + 1}`);
+
+    // SIGTERM: the survivor stops taking shards and exits 0.
+    survivor.kill('SIGTERM');
+    assert.deepEqual(await survivor.exited, { code: 0, signal: null });
+    assert.ok(survivor.logs.some((l) => l.event === 'stopped'));
+  });
+
+  test('a poisoned shard fails at once with its line named, the rest are scored, and collect refuses naming it', async () => {
+    const lines = syntheticPairs(250, 7).split('\n');
+    lines[136] = '{"query": "q", "document": '; // line 137: bad JSON, in shard 2 (lines 101-150)
+    lines[201] = '{"query": "q", "doc": "no document field"}'; // line 202: shard 4
+    const input = path.join(dir, 'poisoned.jsonl');
+    fs.writeFileSync(input, lines.join('\n'));
+    const out = path.join(dir, 'out-poison');
+    const id = await submit(['--in', input, '--out', out, '--shard-size', '50', '--queue', 'poison']);
+
+    // Before any worker runs, collect names every shard as waiting and writes nothing.
+    const early = await runTurborank(['jobs', 'collect', out], env());
+    assert.equal(early.code, 1, early.stderr);
+    assert.match(early.stderr, /5 of 5 shards have no scores/);
+    assert.match(early.stderr, /shard 0 \(lines 1-50\): waiting/);
+
+    const w = await worker(['--queue', 'poison']);
+    const waited = await runTurborank(['jobs', 'wait', '--timeout', '60', id], env());
+    assert.equal(waited.code, 1, waited.stderr);
+    assert.match(waited.stderr, /2 of 5 shards failed/);
+    assert.match(waited.stderr, /shard 2 \(lines 101-150\): failed: .*poisoned\.jsonl line 137: invalid JSON/);
+    assert.match(waited.stderr, /shard 4 \(lines 201-250\): failed: .*line 202: expected \{"query": string, "document": string\}/);
+    // Bad input is not retried: one attempt each.
+    assert.equal(w.logs.filter(isShardEvent('shard-start', 2)).length, 1);
+
+    const status = await runTurborank(['jobs', 'status', '--json', id], env());
+    assert.equal(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { done_shards: number; done_lines: number; failed: { shard: number }[]; finished: boolean; complete: boolean };
+    assert.deepEqual({ done: s.done_shards, lines: s.done_lines, failed: s.failed.map((f) => f.shard), finished: s.finished, complete: s.complete },
+      { done: 3, lines: 150, failed: [2, 4], finished: true, complete: false });
+
+    const collected = await runTurborank(['jobs', 'collect', id], env());
+    assert.equal(collected.code, 1);
+    assert.match(collected.stderr, /2 of 5 shards have no scores \(2 failed\)/);
+    assert.match(collected.stderr, /shard 2 \(lines 101-150\): failed: .*line 137/);
+    assert.ok(!fs.existsSync(path.join(out, 'scores.jsonl')), 'no partial output');
+    assert.deepEqual(fs.readdirSync(out), ['job.json']);
+  });
+
+  test('a worker serving other model files refuses the shards without spending attempts; a matching worker scores them', async () => {
+    const model = fixtureDir('bert-minilm-golden');
+    const input = path.join(dir, 'mismatch.jsonl');
+    fs.writeFileSync(input, syntheticPairs(40, 3));
+    const out = path.join(dir, 'out-mismatch');
+    const id = await submit(['--model', model, '--in', input, '--out', out, '--shard-size', '20', '--queue', 'mismatch']);
+
+    const wrong = await worker(['--queue', 'mismatch']); // the bundled test model
+    await wrong.waitFor(isShardEvent('shard-refused'));
+    const status = await runTurborank(['jobs', 'status', id], env());
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /0\/40 lines scored/);
+    assert.match(status.stdout, /refused by worker .*test-jinabert-bpe/);
+
+    await worker(['--queue', 'mismatch', '--model', model]);
+    const waited = await runTurborank(['jobs', 'wait', '--timeout', '60', id], env());
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.ok(!wrong.logs.some(isShardEvent('shard-start')), 'the mismatched worker never scored a shard');
+    assert.ok(!wrong.logs.some(isShardEvent('shard-failed')), 'refusals spend no attempts');
+
+    const collected = await runTurborank(['jobs', 'collect', id], env());
+    assert.equal(collected.code, 0, collected.stderr);
+    const want = await runTurborank(['score', '--model', model, '--threads', '1', input]);
+    assert.equal(fs.readFileSync(path.join(out, 'scores.jsonl'), 'utf8'), want.stdout);
+  });
+
+  test('usage: no Redis URL is exit 2; an unreachable Redis is exit 1 with the URL; an unknown job is named', async () => {
+    const noUrl = await runTurborank(['jobs', 'status', 'x'], { TURBORANK_REDIS_URL: '' });
+    assert.equal(noUrl.code, 2);
+    assert.match(noUrl.stderr, /no Redis given: pass --redis URL or set TURBORANK_REDIS_URL/);
+
+    const unreachable = await runTurborank(['jobs', 'status', '--redis', 'redis://127.0.0.1:1', 'x']);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+
+    const unknown = await runTurborank(['jobs', 'collect', 'no-such-job'], env());
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no job 'no-such-job'/);
+    assert.ok(!unknown.stderr.includes('    at '), unknown.stderr);
+  });
+});
