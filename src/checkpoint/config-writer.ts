@@ -75,3 +75,35 @@ export function specToConfigJson(spec: ModelSpec, name = spec.sourceName): Recor
     }
   }
 }
+
+/**
+ * Keys a config.json may carry that the spec does not describe and that stay true of a model
+ * after its weights change: how Hugging Face finds the remote code (auto_map — without it
+ * transformers loads a JinaBERT as plain BERT, without ALiBi), the pooling and attention
+ * settings of that code, the dropout the model was made with, and the like. Everything else of
+ * the original config is dropped: sizes, types and labels come from the spec.
+ */
+const CARRIED_KEYS = new Set([
+  'auto_map', 'attn_implementation', 'emb_pooler', 'classifier_dropout', 'gradient_checkpointing', 'use_cache',
+  'attention_probs_dropout_prob', 'hidden_dropout_prob', 'initializer_range', 'transformers_version',
+  'bos_token_id', 'eos_token_id', 'sep_token_id', 'cls_token_id', 'problem_type',
+]);
+
+/**
+ * config.json for a model derived from another (a trained checkpoint of `base`): the spec's
+ * keys, plus the keys of `base` that the new weights do not change (CARRIED_KEYS), and its
+ * id2label / label2id when they still name exactly num_labels labels.
+ */
+export function derivedConfigJson(spec: ModelSpec, base: Readonly<Record<string, unknown>>, name = spec.sourceName): Record<string, unknown> {
+  const own = specToConfigJson(spec, name);
+  const carried: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(base)) if (CARRIED_KEYS.has(key)) carried[key] = value;
+  for (const key of ['id2label', 'label2id'] as const) {
+    const labels = base[key];
+    if (labels !== null && typeof labels === 'object' && Object.keys(labels).length === spec.numLabels) carried[key] = labels;
+  }
+  // Sorted as transformers writes them; carried keys replace the spec writer's defaults
+  // (dropout, initializer_range), never a key the spec describes.
+  const merged: Record<string, unknown> = { ...own, ...carried };
+  return Object.fromEntries(Object.keys(merged).sort().map((key) => [key, merged[key]]));
+}

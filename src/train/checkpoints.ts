@@ -3,8 +3,9 @@
  * a half-written one in use:
  *
  *   OUT/checkpoint-<step>/   config.json, model.safetensors (checkpoint tensor names),
- *                            tokenizer.json, optimizer.safetensors (AdamW moments),
- *                            trainer_state.json (step, data position, seeds)
+ *                            tokenizer.json and its companions (tokenizer_config.json,
+ *                            special_tokens_map.json, vocab files), optimizer.safetensors
+ *                            (AdamW moments), trainer_state.json (step, data position, seeds)
  *   OUT/latest.json          names the newest complete checkpoint
  *
  * A checkpoint is assembled in a hidden temporary folder, every file fsynced, the folder
@@ -13,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SafetensorsFile, parseModelSpec, readConfigJson, specToConfigJson, writeSafetensors, type ModelSpec } from '../checkpoint/index.js';
+import { derivedConfigJson } from '../checkpoint/config-writer.js';
 import { writeFileAtomic } from '../checkpoint/files.js';
 import { TurborankError } from '../errors.js';
 import type { TrainConfig } from './config.js';
@@ -39,8 +41,56 @@ export interface CheckpointContents {
   readonly moments: { readonly m: readonly Float32Array[]; readonly v: readonly Float32Array[] };
   readonly state: TrainerState;
   readonly tokenizerPath: string;
+  /** The config.json the model came from (model.init or the checkpoint resumed), if any. */
+  readonly base?: BaseConfig;
   readonly keep: number;
   readonly config: TrainConfig;
+}
+
+/** An original config.json and the folder it was in (where the remote code it names may be). */
+export interface BaseConfig {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly dir: string;
+}
+
+/**
+ * What transformers and tokenizers read besides tokenizer.json; copied from the folder the
+ * tokenizer came from, so `AutoTokenizer.from_pretrained(checkpoint)` finds the same tokenizer
+ * (special tokens, lower-casing, the slow tokenizer's vocabulary).
+ */
+export const TOKENIZER_COMPANIONS = [
+  'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'vocab.txt', 'vocab.json', 'merges.txt',
+  'sentencepiece.bpe.model', 'spm.model', 'tokenizer.model',
+];
+
+/** The config.json to write, with what the base config says that training does not change. */
+function checkpointConfig(c: CheckpointContents, name: string): Record<string, unknown> {
+  return c.base ? derivedConfigJson(c.spec, c.base.config, name) : specToConfigJson(c.spec, name);
+}
+
+/**
+ * Files to copy beside config.json, as [source, name]: the tokenizer's companions, and the
+ * Python files of an auto_map that points into the model folder itself ("modeling_bert.X";
+ * "org/repo--modeling_bert.X" names another repository and needs nothing copied).
+ */
+function companionFiles(c: CheckpointContents): [string, string][] {
+  const files: [string, string][] = [];
+  const tokenizerDir = path.dirname(c.tokenizerPath);
+  for (const name of TOKENIZER_COMPANIONS) {
+    const source = path.join(tokenizerDir, name);
+    if (fs.existsSync(source)) files.push([source, name]);
+  }
+  const autoMap = c.base?.config.auto_map;
+  if (c.base && autoMap !== null && typeof autoMap === 'object') {
+    const modules = new Set(Object.values(autoMap as Record<string, unknown>).flat()
+      .filter((v): v is string => typeof v === 'string' && !v.includes('--') && v.includes('.'))
+      .map((v) => `${v.slice(0, v.lastIndexOf('.'))}.py`));
+    for (const name of modules) {
+      const source = path.join(c.base.dir, name);
+      if (path.basename(name) === name && fs.existsSync(source)) files.push([source, name]);
+    }
+  }
+  return files;
 }
 
 /** The settings a resumed run must share with the original. */
@@ -55,14 +105,16 @@ export function writeTrainingCheckpoint(outDir: string, c: CheckpointContents): 
   const temp = path.join(outDir, `.${name}.${process.pid}.tmp`);
   fs.rmSync(temp, { recursive: true, force: true });
   fs.mkdirSync(temp);
-  writeFileAtomic(path.join(temp, 'config.json'), Buffer.from(JSON.stringify(specToConfigJson(c.spec, name), null, 2) + '\n'));
+  writeFileAtomic(path.join(temp, 'config.json'), Buffer.from(JSON.stringify(checkpointConfig(c, name), null, 2) + '\n'));
   writeSafetensors(path.join(temp, 'model.safetensors'), c.parameters.map((p, i) => ({ name: p.name, dtype: 'F32' as const, shape: p.shape, data: c.params[i]! })), { format: 'pt', producer: 'turborank train' });
   writeSafetensors(path.join(temp, 'optimizer.safetensors'), c.parameters.flatMap((p, i) => [
     { name: `m.${p.name}`, dtype: 'F32' as const, shape: p.shape, data: c.moments.m[i]! },
     { name: `v.${p.name}`, dtype: 'F32' as const, shape: p.shape, data: c.moments.v[i]! },
   ]));
-  fs.copyFileSync(c.tokenizerPath, path.join(temp, 'tokenizer.json'));
-  syncFile(path.join(temp, 'tokenizer.json'));
+  for (const [source, target] of [[c.tokenizerPath, 'tokenizer.json'] as [string, string], ...companionFiles(c)]) {
+    fs.copyFileSync(source, path.join(temp, target));
+    syncFile(path.join(temp, target));
+  }
   const saved: SavedState = { format: 'turborank-trainer/1', ...c.state, fingerprint: fingerprint(c.config) };
   writeFileAtomic(path.join(temp, 'trainer_state.json'), Buffer.from(JSON.stringify(saved, null, 2) + '\n'));
   fs.rmSync(final, { recursive: true, force: true });
@@ -89,6 +141,7 @@ export interface LoadedTrainingCheckpoint {
   readonly spec: ModelSpec;
   readonly weights: Map<string, Float32Array>;
   readonly tokenizerPath: string;
+  readonly base: BaseConfig;
   readonly state: TrainerState;
   moments(parameters: readonly { readonly name: string; readonly shape: readonly number[] }[]): { m: Float32Array[]; v: Float32Array[] };
 }
@@ -103,11 +156,12 @@ export function readTrainingCheckpoint(dir: string, config: TrainConfig): Loaded
   const weightsPath = path.join(dir, 'model.safetensors');
   const file = SafetensorsFile.read(weightsPath);
   const shapes = (n: string): readonly number[] | undefined => file.shape(n) ?? (n === 'classifier.weight' ? [1, file.shape('bert.embeddings.word_embeddings.weight')?.[1] ?? 0] : undefined);
-  const spec = parseModelSpec(readConfigJson(configPath), shapes, configPath, weightsPath);
+  const configJson = readConfigJson(configPath);
+  const spec = parseModelSpec(configJson, shapes, configPath, weightsPath);
   const weights = new Map(file.names().map((n) => [n, file.float32(n).slice()] as const));
   const optimizer = SafetensorsFile.read(path.join(dir, 'optimizer.safetensors'));
   return {
-    spec, weights, tokenizerPath: path.join(dir, 'tokenizer.json'),
+    spec, weights, tokenizerPath: path.join(dir, 'tokenizer.json'), base: { config: configJson as Record<string, unknown>, dir },
     state: { step: saved.step, data: saved.data, maskRandomCalls: saved.maskRandomCalls, seed: saved.seed },
     moments: (parameters) => ({
       m: parameters.map((p) => (optimizer.has(`m.${p.name}`) ? optimizer.float32(`m.${p.name}`).slice() : new Float32Array(sizeOf(p.shape)))),

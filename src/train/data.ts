@@ -65,13 +65,18 @@ function parseExample(value: unknown, loss: LossConfig, where: string): Example 
   };
   const num = (key: string): number => {
     if (typeof o[key] !== 'number' || !Number.isFinite(o[key])) throw new InputError(`${where}: "${key}" must be a finite number for loss ${loss.name}`);
-    return o[key] as number;
+    return float32(o[key] as number, `"${key}"`);
+  };
+  // Targets are fed to the graph as float32: a number beyond its range would arrive as infinity.
+  const float32 = (x: number, what: string): number => {
+    if (!Number.isFinite(Math.fround(x))) throw new InputError(`${where}: ${what} is ${x}, beyond float32's range (±3.4e38)`, 'rescale the teacher scores');
+    return x;
   };
   switch (loss.name) {
     case 'bce': return { kind: 'pair', query: str('query'), document: str('document'), target: num('label') };
     case 'mse': return { kind: 'pair', query: str('query'), document: str('document'), target: num('teacher') };
     case 'margin-mse': {
-      const margin = typeof o.teacher_margin === 'number' ? num('teacher_margin') : num('teacher_positive') - num('teacher_negative');
+      const margin = typeof o.teacher_margin === 'number' ? num('teacher_margin') : float32(num('teacher_positive') - num('teacher_negative'), 'the teacher margin');
       return { kind: 'margin', query: str('query'), positive: str('positive'), negative: str('negative'), margin };
     }
     case 'listwise-kl':
@@ -82,6 +87,7 @@ function parseExample(value: unknown, loss: LossConfig, where: string): Example 
       if (!Array.isArray(teacher) || teacher.length !== docs.length || !teacher.every((t) => typeof t === 'number' && Number.isFinite(t))) {
         throw new InputError(`${where}: "teacher" must be an array of ${docs.length} finite numbers`);
       }
+      (teacher as number[]).forEach((t, i) => float32(t, `"teacher"[${i}]`));
       return { kind: 'list', query: str('query'), documents: docs as string[], teacher: teacher as number[] };
     }
     case 'mlm': return { kind: 'text', text: str('text') };

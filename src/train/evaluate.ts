@@ -6,7 +6,7 @@ import ort from 'onnxruntime-node';
 import type { ModelSpec } from '../checkpoint/index.js';
 import { toOnnx } from '../graph/index.js';
 import { buildCrossEncoder } from '../models/index.js';
-import { packBatch, type PairTokenizer } from '../tokenizer/index.js';
+import { packBatch, type PairTokenizer, type TokenBatch } from '../tokenizer/index.js';
 import type { TrainConfig } from './config.js';
 import type { Example } from './data.js';
 
@@ -26,31 +26,12 @@ export async function evaluateDev(
 ): Promise<DevMetrics | undefined> {
   const pairs = examples.filter((e): e is Extract<Example, { kind: 'pair' }> => e.kind === 'pair');
   if (pairs.length === 0) return undefined;
-  const names = new Set(parameters.map((p) => p.name));
-  let session = sessions.get(parameters);
-  if (!session) {
-    const byName = new Map(parameters.map((p, i) => [p.name, params[i]!]));
-    const graph = buildCrossEncoder(spec, (n, shape) => byName.get(n) ?? new Float32Array(shape.reduce((a, b) => a * b, 1)));
-    session = ort.InferenceSession.create(toOnnx(graph, { parametersAsInputs: true }), { intraOpNumThreads: config.threads ?? 1 });
-    sessions.set(parameters, session);
-  }
-  const s = await session;
   let loss = 0;
   let correct = 0;
   for (let start = 0; start < pairs.length; start += config.batch_size) {
     const chunk = pairs.slice(start, start + config.batch_size);
     const encoded = await tokenizer.encodePairs(chunk, config.max_length);
-    const batch = packBatch(encoded, tokenizer.padId);
-    const dims = [batch.batchSize, batch.seqLen];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', batch.inputIds, dims),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, dims),
-      token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, dims),
-    };
-    parameters.forEach((p, i) => {
-      if (names.has(p.name) && s.inputNames.includes(p.name)) feeds[p.name] = new ort.Tensor('float32', params[i]!, [...p.shape]);
-    });
-    const logits = (await s.run(feeds)).logits!.data as Float32Array;
+    const logits = await scoreTokens(spec, parameters, params, packBatch(encoded, tokenizer.padId), config.threads ?? 1);
     chunk.forEach((e, i) => {
       const x = logits[i]!;
       if (config.loss.name === 'bce') {
@@ -62,4 +43,32 @@ export async function evaluateDev(
     });
   }
   return { examples: pairs.length, loss: loss / pairs.length, ...(config.loss.name === 'bce' ? { accuracy: correct / pairs.length } : {}) };
+}
+
+/**
+ * The relevance logits of a token batch with the given weights, without dropout (one
+ * inference session per training graph, fed the current weights as inputs).
+ */
+export async function scoreTokens(
+  spec: ModelSpec, parameters: readonly { name: string; shape: readonly number[] }[], params: readonly Float32Array[],
+  batch: TokenBatch, threads: number,
+): Promise<Float32Array> {
+  let session = sessions.get(parameters);
+  if (!session) {
+    const byName = new Map(parameters.map((p, i) => [p.name, params[i]!]));
+    const graph = buildCrossEncoder(spec, (n, shape) => byName.get(n) ?? new Float32Array(shape.reduce((a, b) => a * b, 1)));
+    session = ort.InferenceSession.create(toOnnx(graph, { parametersAsInputs: true }), { intraOpNumThreads: threads });
+    sessions.set(parameters, session);
+  }
+  const s = await session;
+  const dims = [batch.batchSize, batch.seqLen];
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', batch.inputIds, dims),
+    attention_mask: new ort.Tensor('int64', batch.attentionMask, dims),
+    token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, dims),
+  };
+  parameters.forEach((p, i) => {
+    if (s.inputNames.includes(p.name)) feeds[p.name] = new ort.Tensor('float32', params[i]!, [...p.shape]);
+  });
+  return (await s.run(feeds)).logits!.data as Float32Array;
 }

@@ -11,10 +11,10 @@ import { TurborankError } from '../errors.js';
 import { defaultThreads } from '../runtime/index.js';
 import { PairTokenizer } from '../tokenizer/index.js';
 import { AdamW, learningRate } from './optimizer.js';
-import { latestCheckpoint, readTrainingCheckpoint, writeTrainingCheckpoint, type TrainerState } from './checkpoints.js';
+import { latestCheckpoint, readTrainingCheckpoint, writeTrainingCheckpoint, type BaseConfig, type TrainerState } from './checkpoints.js';
 import type { TrainConfig } from './config.js';
 import { ExampleStream, makeBatch, readExamples, seededRandom, type Example, type TrainBatch } from './data.js';
-import { evaluateDev, type DevMetrics } from './evaluate.js';
+import { evaluateDev, scoreTokens, type DevMetrics } from './evaluate.js';
 import { initialWeight } from './init.js';
 import { GRADIENT_PREFIX, buildTrainingGraph, type TrainingGraph } from './training-graph.js';
 
@@ -52,6 +52,7 @@ export class Trainer {
     readonly spec: ModelSpec,
     private readonly tokenizer: PairTokenizer,
     private tokenizerPath: string,
+    private base: BaseConfig | undefined,
     private readonly graph: TrainingGraph,
     private readonly session: ort.InferenceSession,
     private readonly optimizer: AdamW,
@@ -68,19 +69,24 @@ export class Trainer {
     const resumeFrom = options.resume ? latestCheckpoint(config.output) : undefined;
     if (options.resume && !resumeFrom) throw new TurborankError(`--resume: no checkpoint in ${config.output}`, 'start without --resume, or point "output" at the run to continue');
     const saved = resumeFrom ? readTrainingCheckpoint(resumeFrom, config) : undefined;
-    const { spec, weights, tokenizerPath } = saved ?? startingPoint(config, config.model.init);
+    const { spec, weights, tokenizerPath, base } = saved ?? startingPoint(config, config.model.init);
     const tokenizer = await PairTokenizer.load(tokenizerPath);
     const dropout = config.dropout.hidden > 0 || config.dropout.attention > 0 ? { ...config.dropout, seed: config.seed } : undefined;
     const lookup = (name: string, shape: readonly number[]): Float32Array => weights.get(name) ?? initialWeight(name, shape, config.seed);
     const graph = buildTrainingGraph(spec, lookup, config.loss, dropout);
     const params = graph.parameters.map((p) => lookup(p.name, p.shape));
+    const broken = firstNonFinite(params);
+    if (broken !== undefined) {
+      const from = resumeFrom ?? config.model.init ?? 'the initialisation';
+      throw new TrainingError(`${from}: the weight ${graph.parameters[broken]!.name} holds non-finite values (NaN or infinity)`, 'start from a checkpoint with finite weights');
+    }
     const session = await ort.InferenceSession.create(graph.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
     const optimizer = await AdamW.create(graph.parameters, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: config.weight_decay }, threads);
     const moments = saved ? saved.moments(graph.parameters) : zeroMoments(params);
     const state: TrainerState = saved ? saved.state : { step: 0, data: { epoch: 0, index: 0 }, maskRandomCalls: 0, seed: config.seed };
     const examples = readExamples(config.data.train, config.loss);
     const dev = config.data.dev ? readExamples(config.data.dev, config.loss) : undefined;
-    return new Trainer(config, spec, tokenizer, tokenizerPath, graph, session, optimizer, params, moments, state, examples, dev);
+    return new Trainer(config, spec, tokenizer, tokenizerPath, base, graph, session, optimizer, params, moments, state, examples, dev);
   }
 
   get step(): number {
@@ -95,13 +101,19 @@ export class Trainer {
     let tokens = 0;
     while (this.state.step < c.steps && !this.stopping) {
       const step = this.state.step + 1;
-      const { loss, grads, normSquared, realTokens } = await this.accumulate(stream, random.next);
+      const { loss, grads, normSquared, realTokens, batches } = await this.accumulate(stream, random.next);
       tokens += realTokens;
       const gradNorm = Math.sqrt(normSquared);
-      this.checkFinite(step, loss, gradNorm, grads);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw await this.nonFiniteError(step, loss, gradNorm, grads, batches);
       const lr = learningRate(step, c.learning_rate, c.warmup_steps, c.steps, c.decay);
       const clip = Math.min(1, c.max_grad_norm / (gradNorm + 1e-6));
       const next = await this.optimizer.step(this.params, grads, this.moments.m, this.moments.v, { learningRate: lr, step, gradientScale: clip });
+      // Finite gradients can still make a weight overflow (a huge learning rate or weight):
+      // refuse the update rather than carry NaN into the next step and the checkpoints.
+      const broken = firstNonFinite(next.params);
+      if (broken !== undefined) {
+        throw new TrainingError(`step ${step}: the AdamW update (learning rate ${lr}, gradient norm ${gradNorm}) made the weight ${this.graph.parameters[broken]!.name} non-finite; the update was not applied`, ADVICE);
+      }
       this.params = next.params;
       this.moments = { m: next.m, v: next.v };
       this.state = { ...this.state, step, data: stream.position, maskRandomCalls: random.calls() };
@@ -133,11 +145,12 @@ export class Trainer {
   saveCheckpoint(): string {
     const dir = writeTrainingCheckpoint(this.config.output, {
       spec: this.spec, parameters: this.graph.parameters, params: this.params, moments: this.moments,
-      state: this.state, tokenizerPath: this.tokenizerPath, keep: this.config.keep_checkpoints, config: this.config,
+      state: this.state, tokenizerPath: this.tokenizerPath, base: this.base, keep: this.config.keep_checkpoints, config: this.config,
     });
-    // A resumed run's tokenizer.json lives in the checkpoint it resumed from, which pruning
-    // removes in time: copy from the newest checkpoint, which is never pruned.
+    // A resumed run's tokenizer files and config live in the checkpoint it resumed from, which
+    // pruning removes in time: copy from the newest checkpoint, which is never pruned.
     this.tokenizerPath = path.join(dir, 'tokenizer.json');
+    if (this.base) this.base = { config: this.base.config, dir };
     return dir;
   }
 
@@ -152,14 +165,16 @@ export class Trainer {
   }
 
   /** Runs `gradient_accumulation` micro-batches and sums their gradients. */
-  private async accumulate(stream: ExampleStream, random: () => number): Promise<{ loss: number; grads: Float32Array[]; normSquared: number; realTokens: number }> {
+  private async accumulate(stream: ExampleStream, random: () => number): Promise<{ loss: number; grads: Float32Array[]; normSquared: number; realTokens: number; batches: TrainBatch[] }> {
     const n = this.config.gradient_accumulation;
+    const batches: TrainBatch[] = [];
     let loss = 0;
     let realTokens = 0;
     let grads: Float32Array[] | undefined;
     let normSquared = 0;
     for (let micro = 0; micro < n; micro++) {
       const batch = await makeBatch(stream.take(this.config.batch_size), this.tokenizer, this.config.loss, { maxLength: this.config.max_length, random });
+      batches.push(batch);
       const out = await this.session.run(this.feeds(batch));
       loss += Number((out.loss!.data as Float32Array)[0]) / n;
       realTokens += batch.realTokens;
@@ -173,7 +188,7 @@ export class Trainer {
     }
     for (const g of grads!) if (n > 1) scaleInto(g, 1 / n);
     if (n > 1) normSquared = grads!.reduce((s, g) => s + sumOfSquares(g), 0);
-    return { loss, grads: grads!, normSquared, realTokens };
+    return { loss, grads: grads!, normSquared, realTokens, batches };
   }
 
   private feeds(batch: TrainBatch): Record<string, ort.Tensor> {
@@ -193,16 +208,52 @@ export class Trainer {
     return feeds;
   }
 
-  private checkFinite(step: number, loss: number, gradNorm: number, grads: readonly Float32Array[]): void {
-    if (Number.isFinite(loss) && Number.isFinite(gradNorm)) return;
-    const bad = this.graph.parameters.find((_, i) => !grads[i]!.every(Number.isFinite));
-    const where = bad ? `the gradient of ${bad.name} has non-finite values` : 'every gradient is finite';
-    throw new TrainingError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}; ${where}`,
-      'lower learning_rate, raise warmup_steps, or check the data for extreme teacher scores; resume from the last checkpoint with --resume');
+  /**
+   * Why a step's loss or gradient norm is not finite, tracing it back through what the loss
+   * was computed from, first cause first: a weight, the batch's targets, the model's scores
+   * (recomputed without dropout), a gradient; else the loss itself overflowed float32.
+   */
+  private async nonFiniteError(step: number, loss: number, gradNorm: number, grads: readonly Float32Array[], batches: readonly TrainBatch[]): Promise<TrainingError> {
+    const error = (cause: string): TrainingError => new TrainingError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}; ${cause}`, ADVICE);
+    const names = this.graph.parameters.map((p) => p.name);
+    const weight = firstNonFinite(this.params);
+    if (weight !== undefined) return error(`the weight ${names[weight]} holds non-finite values`);
+    const target = this.graph.target.name;
+    const targets = batches.flatMap((b) => (b.target instanceof Float32Array ? [b.target] : []));
+    if (firstNonFinite(targets) !== undefined) return error(`the batch's ${target} hold non-finite values in float32`);
+    let inputs: string | undefined;
+    if (this.config.loss.name !== 'mlm') {
+      const scores: Float32Array[] = [];
+      for (const b of batches) scores.push(await scoreTokens(this.spec, this.graph.parameters, this.params, b.tokens, this.config.threads ?? defaultThreads()));
+      const total = scores.reduce((n, s) => n + s.length, 0);
+      const nonFinite = scores.reduce((n, s) => n + s.filter((x) => !Number.isFinite(x)).length, 0);
+      if (nonFinite > 0) return error(`the model's scores (logits) are non-finite for ${nonFinite} of ${total} sequences`);
+      inputs = `the scores (largest |logit| ${largestMagnitude(scores).toPrecision(3)}) and ${target} (largest |value| ${largestMagnitude(targets).toPrecision(3)}) are finite`;
+    }
+    const gradient = firstNonFinite(grads);
+    if (gradient !== undefined) return error(`${inputs ? `${inputs}, but ` : ''}the gradient of ${names[gradient]} has non-finite values`);
+    return error(`${inputs ? `${inputs}, so ` : ''}the loss itself overflowed float32`);
   }
 }
 
-function startingPoint(config: TrainConfig, init: string | undefined): { spec: ModelSpec; weights: Map<string, Float32Array>; tokenizerPath: string } {
+const ADVICE = 'lower learning_rate, raise warmup_steps, or check the data for extreme teacher scores; resume from the last checkpoint with --resume';
+
+/** Index of the first array holding NaN or ±Infinity, or undefined. */
+function firstNonFinite(arrays: readonly Float32Array[]): number | undefined {
+  for (let i = 0; i < arrays.length; i++) {
+    const a = arrays[i]!;
+    for (let j = 0; j < a.length; j++) if (!Number.isFinite(a[j]!)) return i;
+  }
+  return undefined;
+}
+
+function largestMagnitude(arrays: readonly Float32Array[]): number {
+  let largest = 0;
+  for (const a of arrays) for (const x of a) largest = Math.max(largest, Math.abs(x));
+  return largest;
+}
+
+function startingPoint(config: TrainConfig, init: string | undefined): { spec: ModelSpec; weights: Map<string, Float32Array>; tokenizerPath: string; base?: BaseConfig } {
   if (init) {
     const configPath = path.join(init, 'config.json');
     const weightsPath = path.join(init, 'model.safetensors');
@@ -210,9 +261,11 @@ function startingPoint(config: TrainConfig, init: string | undefined): { spec: M
     // A pre-trained (masked-LM) checkpoint has no classifier yet: the new head gets one label.
     const shapes = (name: string): readonly number[] | undefined =>
       file.shape(name) ?? (name === 'classifier.weight' ? [1, file.shape('bert.embeddings.word_embeddings.weight')?.[1] ?? 0] : undefined);
-    const spec = parseModelSpec(readConfigJson(configPath), shapes, configPath, weightsPath);
+    const configJson = readConfigJson(configPath);
+    const spec = parseModelSpec(configJson, shapes, configPath, weightsPath);
     const weights = new Map(file.names().map((n) => [n, file.float32(n).slice()] as const));
-    return { spec, weights, tokenizerPath: config.model.tokenizer ?? path.join(init, 'tokenizer.json') };
+    const base = { config: configJson as Record<string, unknown>, dir: init };
+    return { spec, weights, tokenizerPath: config.model.tokenizer ?? path.join(init, 'tokenizer.json'), base };
   }
   const s = config.model.shape!;
   const spec: ModelSpec = {

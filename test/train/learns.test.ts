@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseTrainConfig, Trainer } from '../../src/train/index.js';
 import { Reranker } from '../../src/rerank/index.js';
 import { tempDir } from '../helpers.js';
-import { SYNTHETIC_TOKENIZER, containsWordExamples, writeJsonl } from './synthetic.js';
+import { SYNTHETIC_TOKENIZER, containsWordExamples, vocabularyWords, writeJsonl } from './synthetic.js';
 
 test('a tiny cross-encoder learns "does the document contain the query word?" far above chance', async () => {
   const dir = tempDir();
@@ -31,9 +31,21 @@ test('a tiny cross-encoder learns "does the document contain the query word?" fa
   const late = losses.slice(-20).reduce((a, b) => a + b) / 20;
   assert.ok(late < early / 2, `loss fell from ${early} to ${late}`);
 
-  // The final checkpoint is a model folder Reranker.load reads, and it ranks like training says.
+  // The final checkpoint is a model folder Reranker.load reads, and it ranks like training
+  // says: for each of several query words, of three documents the one holding the word is first.
+  const words = vocabularyWords();
   const reranker = await Reranker.load(path.join(dir, 'run', 'checkpoint-300'), { threads: 1 });
-  const [top] = await reranker.rerank('cover', ['alpha beta gamma delta', 'some words cover here', 'nothing else to see'], { topN: 1 });
-  await reranker.close();
-  assert.ok(top, 'one result');
+  try {
+    for (let q = 0; q < 6; q++) {
+      const query = words[q * 31]!;
+      const filler = (k: number): string[] => Array.from({ length: 6 }, (_, j) => words[(q * 31 + 7 + k * 13 + j * 5) % words.length]!).filter((w) => w !== query);
+      const documents = [filler(0), filler(1), filler(2)].map((d) => d.join(' '));
+      const holder = q % 3;
+      documents[holder] = [...filler(holder).slice(0, 3), query, ...filler(holder).slice(3)].join(' ');
+      const ranked = await reranker.rerank(query, documents);
+      assert.equal(ranked[0]!.index, holder, `query "${query}": the document holding it ranks first (${JSON.stringify(ranked.map((r) => [r.index, r.score]))})`);
+    }
+  } finally {
+    await reranker.close();
+  }
 });

@@ -8,7 +8,8 @@ import { fixtureDir } from '../helpers.js';
 
 export const SYNTHETIC_TOKENIZER = path.join(fixtureDir('jinabert-tiny-golden'), 'tokenizer.json');
 
-function vocabularyWords(): string[] {
+/** The words the synthetic task draws from: lower-case whole words of the fixture vocabulary. */
+export function vocabularyWords(): string[] {
   const json = JSON.parse(fs.readFileSync(SYNTHETIC_TOKENIZER, 'utf8')) as { model: { vocab: Record<string, number> } };
   return Object.keys(json.model.vocab).filter((w) => /^[a-z]{3,}$/.test(w)).slice(0, 200);
 }
