@@ -7,32 +7,46 @@ import { ApiError, ClientGoneError } from './errors.js';
 /**
  * The parsed JSON body. Any Content-Type is accepted, because `curl -d` sends
  * application/x-www-form-urlencoded and scripts written for other rerank servers rely on it.
+ * Aborting `signal` (the request's deadline) stops a slow upload: the read rejects with its reason.
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const bytes = await readBodyBytes(request, maxBytes);
+export async function readJsonBody(request: Request, maxBytes: number, signal?: AbortSignal): Promise<unknown> {
+  const bytes = await readBodyBytes(request, maxBytes, signal);
   if (bytes.length === 0) throw new ApiError(400, 'invalid_json', 'the request body is empty: send a JSON object', { allowed: 'a JSON object' });
   return parseJson(decodeUtf8(bytes));
 }
 
-async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+async function readBodyBytes(request: Request, maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes, `${declared} bytes`);
   if (!request.body) return new Uint8Array(0);
+  signal?.throwIfAborted();
   const reader = request.body.getReader();
+  // Rejects when `signal` aborts, so a read waiting on a stalled upload ends then.
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => reject(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {}); // observed by the race below; never an unhandled rejection
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read().catch(() => {
-      throw request.signal.aborted ? new ClientGoneError() : new ApiError(400, 'invalid_json', 'the request body could not be read to its end');
-    });
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      // Stop reading: the adapter drains or drops the rest after the response is sent.
-      await reader.cancel().catch(() => {});
-      throw tooLarge(maxBytes, `more than ${maxBytes} bytes`);
+  try {
+    for (;;) {
+      const read = reader.read().catch(() => {
+        throw request.signal.aborted ? new ClientGoneError() : new ApiError(400, 'invalid_json', 'the request body could not be read to its end');
+      });
+      const { done, value } = await (signal ? Promise.race([read, aborted]) : read);
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) throw tooLarge(maxBytes, `more than ${maxBytes} bytes`);
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (err) {
+    // Stop reading: the adapter drains or drops the rest after the response is sent.
+    await reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   return Buffer.concat(chunks, total);
 }

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { InputError, TurborankError } from '../errors.js';
 import type { EncodedPair, RerankerInfo } from '../rerank/index.js';
+import type { TruncationDirection } from '../tokenizer/pair-tokenizer.js';
 import { ApiError } from './errors.js';
 import { packPairs, transferList, unpackPairs, type HostMessage, type WorkerFailure, type WorkerMessage, type WorkerRole, type WorkerSetup } from './worker-protocol.js';
 
@@ -118,8 +119,8 @@ export class ModelHost {
   }
 
   /** (query, document) pairs tokenized and truncated to maxLength, in the tokenizer worker. */
-  async encode(query: string, documents: readonly string[], maxLength: number): Promise<EncodedPair[]> {
-    const reply = await this.tokenizer.call((id) => ({ type: 'encode', id, query, documents, maxLength }));
+  async encode(query: string, documents: readonly string[], maxLength: number, direction: TruncationDirection = 'right'): Promise<EncodedPair[]> {
+    const reply = await this.tokenizer.call((id) => ({ type: 'encode', id, query, documents, maxLength, direction }));
     if (reply.type !== 'encoded') throw new TurborankError(`tokenizer worker answered '${reply.type}' to encode`);
     return unpackPairs(reply.pairs);
   }

@@ -24,7 +24,7 @@ async function serveTokenizer(): Promise<void> {
   send({ type: 'ready', info: undefined });
   port.on('message', (message: HostMessage) => {
     if (message.type !== 'encode') return answerOther(message);
-    tokenizer.encodePairs(message.documents.map((document) => ({ query: message.query, document })), message.maxLength).then(
+    tokenizer.encodePairs(message.documents.map((document) => ({ query: message.query, document })), message.maxLength, message.direction).then(
       (encoded) => {
         const pairs = packPairs(encoded);
         send({ type: 'encoded', id: message.id, pairs }, transferList(pairs));

@@ -46,7 +46,7 @@ export class RerankService {
     return this.inFlight;
   }
 
-  /** From now on new requests get 503; those admitted before finish. */
+  /** From now on new requests get 503; those admitted before (body read or not) finish. */
   startDraining(): void {
     this.draining = true;
   }
@@ -55,21 +55,33 @@ export class RerankService {
     return this.draining;
   }
 
-  /** `clientSignal` aborts when the client disconnects: its queued work is dropped. */
-  async rerank(job: RerankJob, documentsField: string, clientSignal: AbortSignal): Promise<RerankOutcome> {
+  /**
+   * Admits a rerank request as it arrives, before its body is read, and runs `work` (read the
+   * body, validate, `rerank`) under its deadline: --request-timeout counts from arrival, so a
+   * slow upload uses up the same budget as a long queue, and a request admitted before
+   * draining starts is still answered while its body arrives. `work`'s signal aborts at the
+   * deadline or when the client disconnects; those become 503 and ClientGoneError.
+   */
+  async admitted<T>(clientSignal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     this.admit();
-    const deadline = AbortSignal.timeout(this.limits.requestTimeoutMs);
-    const signal = AbortSignal.any([clientSignal, deadline]);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('request deadline passed', 'TimeoutError')), this.limits.requestTimeoutMs);
     try {
-      const model = this.registry.resolve(job.model);
-      const encoded = await this.encode(model, job, documentsField);
-      const logits = await model.queue.submit(encoded, signal);
-      return { model, results: rank(logits, job.topN), tokens: encoded.reduce((sum, pair) => sum + pair.length, 0) };
+      return await work(AbortSignal.any([clientSignal, deadline.signal]));
     } catch (err) {
-      throw this.explain(err, deadline, clientSignal);
+      throw this.explain(err, deadline.signal, clientSignal);
     } finally {
+      clearTimeout(timer);
       this.inFlight--;
     }
+  }
+
+  /** Scores an admitted request's job; aborting `signal` drops its queued work. */
+  async rerank(job: RerankJob, documentsField: string, signal: AbortSignal): Promise<RerankOutcome> {
+    const model = this.registry.resolve(job.model);
+    const encoded = await this.encode(model, job, documentsField);
+    const logits = await model.queue.submit(encoded, signal);
+    return { model, results: rank(logits, job.topN), tokens: encoded.reduce((sum, pair) => sum + pair.length, 0) };
   }
 
   private admit(): void {
@@ -91,8 +103,8 @@ export class RerankService {
    */
   private async encode(model: ServedModel, job: RerankJob, documentsField: string): Promise<EncodedPair[]> {
     const limit = await this.pairLimit(model, job);
-    if (job.truncate) return model.host.encode(job.query, job.texts, limit);
-    const encoded = await model.host.encode(job.query, job.texts, limit + 1);
+    if (job.truncate) return model.host.encode(job.query, job.texts, limit, job.truncationDirection);
+    const encoded = await model.host.encode(job.query, job.texts, limit + 1, job.truncationDirection);
     const over = encoded.findIndex((pair) => pair.length > limit);
     if (over >= 0) {
       throw new ApiError(413, 'payload_too_large',

@@ -96,9 +96,9 @@ function requestId(offered: string | undefined): string {
 }
 
 function addRerankRoutes(app: Hono<Env>, deps: RouterDeps): void {
-  const jina = async (c: Context<Env>): Promise<Response> => {
-    const request = parseRequest(deps.schemas.jina, await readJsonBody(c.req.raw, deps.maxBodyBytes));
-    const outcome = await rerank(c, deps, jobFromJina(request), 'documents');
+  const jina = (c: Context<Env>): Promise<Response> => admitted(c, deps, async (signal) => {
+    const request = parseRequest(deps.schemas.jina, await readJsonBody(c.req.raw, deps.maxBodyBytes, signal));
+    const outcome = await rerank(c, deps, jobFromJina(request), 'documents', signal);
     const withDocuments = request.return_documents ?? true;
     return c.json({
       id: c.get('requestId'),
@@ -110,37 +110,42 @@ function addRerankRoutes(app: Hono<Env>, deps: RouterDeps): void {
       })),
       meta: cohereMeta('1'),
     });
-  };
+  });
   app.post('/v1/rerank', jina);
   app.post('/invocations', jina);
 
-  app.post('/v2/rerank', async (c) => {
-    const request = parseRequest(deps.schemas.cohereV2, await readJsonBody(c.req.raw, deps.maxBodyBytes));
-    const outcome = await rerank(c, deps, jobFromCohereV2(request), 'documents');
+  app.post('/v2/rerank', (c) => admitted(c, deps, async (signal) => {
+    const request = parseRequest(deps.schemas.cohereV2, await readJsonBody(c.req.raw, deps.maxBodyBytes, signal));
+    const outcome = await rerank(c, deps, jobFromCohereV2(request), 'documents', signal);
     return c.json({
       id: c.get('requestId'),
       results: outcome.results.map((r) => ({ index: r.index, relevance_score: r.score })),
       meta: cohereMeta('2'),
     });
-  });
+  }));
 
-  app.post('/rerank', async (c) => {
-    const request = parseRequest(deps.schemas.tei, await readJsonBody(c.req.raw, deps.maxBodyBytes));
+  app.post('/rerank', (c) => admitted(c, deps, async (signal) => {
+    const request = parseRequest(deps.schemas.tei, await readJsonBody(c.req.raw, deps.maxBodyBytes, signal));
     const job = jobFromTei(request);
     // TEI serves one model; here its clients get the first, which /info reports as model_id.
-    const outcome = await rerank(c, deps, { ...job, model: job.model ?? deps.registry.names[0] }, 'texts');
+    const outcome = await rerank(c, deps, { ...job, model: job.model ?? deps.registry.names[0] }, 'texts', signal);
     return c.json(outcome.results.map((r) => ({
       index: r.index, score: request.raw_scores ? r.logit : r.score,
       ...(request.return_text ? { text: request.texts[r.index]! } : {}),
     })));
-  });
+  }));
 }
 
-async function rerank(c: Context<Env>, deps: RouterDeps, job: RerankJob, documentsField: string): Promise<RerankOutcome> {
+/** Admitted on arrival (429 when full, 503 when draining); the deadline covers reading the body. */
+function admitted(c: Context<Env>, deps: RouterDeps, work: (signal: AbortSignal) => Promise<Response>): Promise<Response> {
+  return deps.service.admitted(c.req.raw.signal, work);
+}
+
+async function rerank(c: Context<Env>, deps: RouterDeps, job: RerankJob, documentsField: string, signal: AbortSignal): Promise<RerankOutcome> {
   const log = c.get('log');
   log.documents = job.texts.length;
   log.model = job.model;
-  const outcome = await deps.service.rerank(job, documentsField, c.req.raw.signal);
+  const outcome = await deps.service.rerank(job, documentsField, signal);
   log.model = outcome.model.name;
   log.tokens = outcome.tokens;
   return outcome;

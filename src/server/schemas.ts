@@ -5,6 +5,7 @@
  * text-embeddings-inference's /rerank.
  */
 import { z } from 'zod';
+import type { TruncationDirection } from '../tokenizer/pair-tokenizer.js';
 import { ApiError, validationError } from './errors.js';
 
 export interface RequestLimits {
@@ -23,6 +24,8 @@ export interface RerankJob {
   readonly truncate: boolean;
   /** Cohere v2: tokens kept per document (the query keeps its own). */
   readonly maxTokensPerDoc: number | undefined;
+  /** TEI's truncation_direction: 'left' keeps the end of each text; 'right' (default) its start. */
+  readonly truncationDirection: TruncationDirection;
 }
 
 const DOCUMENT_SHAPE = 'a string or an object with a string "text" (other fields: strings, numbers, booleans or null)';
@@ -31,9 +34,11 @@ const optionalBoolean = z.boolean({ error: 'must be true or false' }).nullish();
 const positiveInt = z.number({ error: 'must be an integer ≥ 1' }).int('must be an integer ≥ 1').min(1, 'must be an integer ≥ 1');
 const model = z.string({ error: 'must be a string naming a model this server serves (see GET /info)' }).nullish()
   .describe('Model to rank with: one of the names GET /info lists. May be omitted when the server serves one model.');
+// A query of spaces tokenizes to nothing but special tokens: its scores would rank nothing.
 const query = z.string({ error: (issue) => (issue.input === undefined ? 'is required: a non-empty string' : 'must be a non-empty string') })
   .min(1, 'must be a non-empty string')
-  .describe('The search query.');
+  .refine((text) => text.trim().length > 0, 'must be a non-empty string, not only whitespace')
+  .describe('The search query (not empty, not only whitespace).');
 
 /**
  * A document object: Jina's {text}, or Cohere v1's object whose rank_fields are scored. Other
@@ -83,7 +88,7 @@ export function requestSchemas(limits: RequestLimits) {
       return_text: optionalBoolean.describe('Include each text in its result.'),
       truncate: optionalBoolean.describe('false: refuse a pair over the token limit with 413 (default true).'),
       truncation_direction: z.enum(['Right', 'Left', 'right', 'left'], { error: 'must be "Right" or "Left"' }).nullish()
-        .describe('Only "Right" is supported: the end of the longer text is cut.'),
+        .describe('Which end of a too-long pair is cut, longest text first, as TEI does: "Right" (default) keeps the start of the query and of the text, "Left" their ends.'),
     }, object),
   };
 }
@@ -147,25 +152,24 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 export function jobFromJina(request: JinaRequest): RerankJob {
   const texts = documentTexts(request.documents, request.rank_fields ?? undefined);
   return {
-    model: request.model ?? undefined, query: checkNoNul(request.query, 'query'), texts,
-    topN: request.top_n ?? undefined, truncate: request.truncate ?? true, maxTokensPerDoc: undefined,
+    model: request.model ?? undefined, query: checkText(request.query, 'query'), texts,
+    topN: request.top_n ?? undefined, truncate: request.truncate ?? true, maxTokensPerDoc: undefined, truncationDirection: 'right',
   };
 }
 
 export function jobFromCohereV2(request: CohereV2Request): RerankJob {
   return {
-    model: request.model ?? undefined, query: checkNoNul(request.query, 'query'), texts: documentTexts(request.documents, undefined),
-    topN: request.top_n ?? undefined, truncate: true, maxTokensPerDoc: request.max_tokens_per_doc ?? undefined,
+    model: request.model ?? undefined, query: checkText(request.query, 'query'), texts: documentTexts(request.documents, undefined),
+    topN: request.top_n ?? undefined, truncate: true, maxTokensPerDoc: request.max_tokens_per_doc ?? undefined, truncationDirection: 'right',
   };
 }
 
 export function jobFromTei(request: TeiRequest): RerankJob {
-  if (request.truncation_direction === 'Left' || request.truncation_direction === 'left') {
-    throw validationError('truncation_direction', 'turborank truncates the end of the longer text only', '"Right"');
-  }
+  const direction = request.truncation_direction;
   return {
-    model: request.model ?? undefined, query: checkNoNul(request.query, 'query'), texts: request.texts.map((t, i) => checkNoNul(t, `texts[${i}]`)),
+    model: request.model ?? undefined, query: checkText(request.query, 'query'), texts: request.texts.map((t, i) => checkText(t, `texts[${i}]`)),
     topN: undefined, truncate: request.truncate ?? true, maxTokensPerDoc: undefined,
+    truncationDirection: direction === 'Left' || direction === 'left' ? 'left' : 'right',
   };
 }
 
@@ -176,7 +180,7 @@ export function jobFromTei(request: TeiRequest): RerankJob {
  */
 function documentTexts(documents: readonly DocumentItem[], rankFields: readonly string[] | undefined): string[] {
   return documents.map((doc, i) => {
-    if (typeof doc === 'string') return checkNoNul(doc, `documents[${i}]`);
+    if (typeof doc === 'string') return checkText(doc, `documents[${i}]`);
     const fields = rankFields ?? ['text'];
     const values = fields.map((name) => {
       const value = (doc as Record<string, unknown>)[name];
@@ -185,15 +189,29 @@ function documentTexts(documents: readonly DocumentItem[], rankFields: readonly 
         const problem = value === undefined ? 'is missing' : `must be a string, got ${typeof value}`;
         throw validationError(field, rankFields ? `${problem} (named in rank_fields)` : problem, DOCUMENT_SHAPE);
       }
-      return checkNoNul(value, field);
+      return checkText(value, field);
     });
     return values.length === 1 ? values[0]! : fields.map((name, k) => `${name}: ${values[k]}`).join('\n');
   });
 }
 
-/** NUL is valid JSON (\u0000) but never text worth ranking: it means a client sent binary data. */
-function checkNoNul(text: string, field: string): string {
-  const at = text.indexOf('\u0000');
-  if (at >= 0) throw validationError(field, `contains a NUL character (U+0000) at position ${at}`, 'text without NUL characters');
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text worth ranking. NUL is valid JSON (\u0000) but means a client sent binary data. A lone
+ * surrogate escape ("\ud800") is valid JSON too, but not Unicode: it usually means a client cut
+ * an emoji in half, and the tokenizer could only score a replacement character in its place.
+ * TEI's JSON parser (serde_json) refuses it and Python's tokenizers cannot encode it, so a
+ * 422 naming the field and position beats a silently different score.
+ */
+function checkText(text: string, field: string): string {
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) throw validationError(field, `contains a NUL character (U+0000) at position ${nul}`, 'text without NUL characters');
+  const surrogate = LONE_SURROGATE.exec(text);
+  if (surrogate) {
+    const code = surrogate[0].charCodeAt(0).toString(16).toUpperCase();
+    throw validationError(field, `contains a lone UTF-16 surrogate (\\u${code}) at position ${surrogate.index}: not valid Unicode`,
+      'valid Unicode text; characters beyond U+FFFF as a surrogate pair (\\ud83d\\ude00) or as UTF-8');
+  }
   return text;
 }

@@ -4,6 +4,7 @@
  * event loop a few allocations instead of cloning a thousand arrays.
  */
 import type { EncodedPair, RerankerInfo } from '../rerank/index.js';
+import type { TruncationDirection } from '../tokenizer/pair-tokenizer.js';
 
 export type WorkerRole = 'tokenizer' | 'inference';
 
@@ -25,7 +26,10 @@ export interface PackedPairs {
 }
 
 export type HostMessage =
-  | { readonly type: 'encode'; readonly id: number; readonly query: string; readonly documents: readonly string[]; readonly maxLength: number }
+  | {
+    readonly type: 'encode'; readonly id: number; readonly query: string; readonly documents: readonly string[]; readonly maxLength: number;
+    readonly direction: TruncationDirection;
+  }
   | { readonly type: 'score'; readonly id: number; readonly pairs: PackedPairs }
   | { readonly type: 'close'; readonly id: number };
 

@@ -13,6 +13,13 @@ export interface QueryDocumentPair {
   readonly document: string;
 }
 
+/**
+ * Which end of a too-long text is cut. 'right' (the default everywhere) keeps the start of the
+ * query and of the document; 'left' keeps their ends, as Hugging Face tokenizers'
+ * TruncationDirection.Left does and as text-embeddings-inference offers its clients.
+ */
+export type TruncationDirection = 'right' | 'left';
+
 export class PairTokenizer {
   private constructor(
     private readonly path: string,
@@ -62,13 +69,19 @@ export class PairTokenizer {
    * truncated longest-first so the total, special tokens included, is at most maxLength;
    * no padding (packBatch pads). Any truncation or padding in tokenizer.json is ignored.
    * Lone UTF-16 surrogates are replaced by U+FFFD first (see wellFormed).
+   *
+   * `direction` 'left' keeps the end of each side instead of its start, with the same
+   * longest-first split of the budget: Hugging Face tokenizers' LongestFirst strategy with
+   * TruncationDirection.Left, which is what text-embeddings-inference runs for a rerank
+   * request with truncation_direction "Left".
    */
-  async encodePairs(pairs: readonly QueryDocumentPair[], maxLength: number): Promise<EncodedPair[]> {
+  async encodePairs(pairs: readonly QueryDocumentPair[], maxLength: number, direction: TruncationDirection = 'right'): Promise<EncodedPair[]> {
     this.checkMaxLength(maxLength);
+    if (direction !== 'right' && direction !== 'left') throw new InputError(`truncation direction must be 'right' or 'left', got ${String(direction)}`);
     const budget = maxLength - this.numSpecialTokensForPair;
     // encodeBatch in this binding rejects [a, b] pair inputs; concurrent single encodes
     // run on the libuv pool just the same.
-    return Promise.all(pairs.map((pair, i) => encodePair(this.native, pair, i, budget)));
+    return Promise.all(pairs.map((pair, i) => encodePair(this.native, pair, i, budget, direction)));
   }
 
   private checkMaxLength(maxLength: number): void {
@@ -96,12 +109,12 @@ function nativeFromJson(jsonText: string, path: string): Tokenizer {
   return native;
 }
 
-async function encodePair(native: Tokenizer, pair: QueryDocumentPair, index: number, budget: number): Promise<EncodedPair> {
+async function encodePair(native: Tokenizer, pair: QueryDocumentPair, index: number, budget: number, direction: TruncationDirection): Promise<EncodedPair> {
   if (typeof pair.query !== 'string' || typeof pair.document !== 'string') {
     throw new InputError(`pair ${index}: query and document must both be strings`);
   }
   const encoding: Encoding = await native.encode(wellFormed(pair.query), wellFormed(pair.document));
-  return truncatePair(encoding.getIds(), encoding.getTypeIds(), encoding.getSequenceIds(), budget);
+  return truncatePair(encoding.getIds(), encoding.getTypeIds(), encoding.getSequenceIds(), budget, direction);
 }
 
 /**
@@ -127,21 +140,27 @@ export function longestFirstLengths(n1: number, n2: number, budget: number): [nu
 }
 
 /**
- * Keeps the first n1 tokens of the query, the first n2 of the document and every special token
- * the post-processor added (sequence id null), each with its type id: the same ids as truncating
- * before post-processing, whatever the template's layout.
+ * Keeps the first (direction 'left': the last) n1 tokens of the query, n2 of the document and
+ * every special token the post-processor added (sequence id null), each with its type id: the
+ * same ids as truncating before post-processing, whatever the template's layout.
  */
 function truncatePair(
   ids: readonly number[], typeIds: readonly number[], sequenceIds: readonly (number | null | undefined)[], budget: number,
+  direction: TruncationDirection,
 ): EncodedPair {
   const counts = [0, 0];
   for (const sequence of sequenceIds) if (sequence === 0 || sequence === 1) counts[sequence]!++;
   const limits = longestFirstLengths(counts[0]!, counts[1]!, budget);
   if (limits[0] === counts[0] && limits[1] === counts[1]) return { ids, typeIds, length: ids.length };
+  // Tokens of each side kept are those at positions [from, from + limit) within the side.
+  const from = direction === 'left' ? [counts[0]! - limits[0], counts[1]! - limits[1]] : [0, 0];
   const kept = { ids: [] as number[], typeIds: [] as number[] };
   const seen = [0, 0];
   sequenceIds.forEach((sequence, i) => {
-    if ((sequence === 0 || sequence === 1) && seen[sequence]!++ >= limits[sequence]!) return;
+    if (sequence === 0 || sequence === 1) {
+      const position = seen[sequence]!++;
+      if (position < from[sequence]! || position >= from[sequence]! + limits[sequence]) return;
+    }
     kept.ids.push(ids[i]!);
     kept.typeIds.push(typeIds[i]!);
   });

@@ -38,6 +38,8 @@ describe('bad input', () => {
       [{ documents: ['d'] }, 'query', /query: is required: a non-empty string/],
       [{ query: 42, documents: ['d'] }, 'query', /query: must be a non-empty string/],
       [{ query: '', documents: ['d'] }, 'query', /query: must be a non-empty string/],
+      [{ query: '   ', documents: ['d'] }, 'query', /query: must be a non-empty string, not only whitespace/],
+      [{ query: '\t\n \u00a0', documents: ['d'] }, 'query', /query: must be a non-empty string, not only whitespace/],
       [{ query: 'q', documents: 'd' }, 'documents', /documents: must be an array of documents/],
       [{ query: 'q', documents: [] }, 'documents', /documents: must hold at least one document \(1 to 20\)/],
       [{ query: 'q', documents: ['a', 'b', 7] }, 'documents[2]', /documents\[2\]: must be a string or an object with a string "text"/],
@@ -47,11 +49,59 @@ describe('bad input', () => {
       [{ query: 'q', documents: ['a'], model: 5 }, 'model', /model: must be a string naming a model/],
       [{ query: 'q', documents: ['a', 'b\u0000c'] }, 'documents[1]', /documents\[1\]: contains a NUL character \(U\+0000\) at position 1/],
       [{ query: 'q\u0000', documents: ['a'] }, 'query', /query: contains a NUL character/],
+      // JSON.stringify writes a lone surrogate as the escape "\ud800", valid JSON but not Unicode.
+      [{ query: 'q', documents: ['a\ud800b'] }, 'documents[0]', /documents\[0\]: contains a lone UTF-16 surrogate \(\\uD800\) at position 1: not valid Unicode/],
+      [{ query: '\udc00q', documents: ['a'] }, 'query', /query: contains a lone UTF-16 surrogate \(\\uDC00\) at position 0/],
+      [{ query: 'q', documents: ['a', { text: 'cut emoji \ud83d' }] }, 'documents[1].text', /documents\[1\]\.text: contains a lone UTF-16 surrogate/],
     ];
     for (const [body, field, pattern] of cases) {
       const e = assertError(await post(url, body), 422, pattern);
       assert.equal(e.field, field, JSON.stringify(body));
       assert.equal(e.error_type, 'validation');
+    }
+  });
+
+  test('a lone surrogate sent as raw JSON is refused too; a proper surrogate pair and UTF-8 emoji are scored', async () => {
+    const e = assertError(await post(url, '{"query": "q", "documents": ["ok", "half \\ud83d emoji"]}', { raw: true }), 422, /lone UTF-16 surrogate \(\\uD83D\) at position 5/);
+    assert.equal(e.field, 'documents[1]');
+    const escaped = await post(url, '{"query": "q", "documents": ["pair \\ud83d\\ude00", "utf-8 😀"]}', { raw: true });
+    assert.equal(escaped.status, 200, escaped.text);
+  });
+
+  test('/v2/rerank (Cohere) and /rerank (TEI): wrong types, NUL and lone surrogates name the field', async () => {
+    const v2: [unknown, string, RegExp][] = [
+      [{ query: 42, documents: ['d'] }, 'query', /query: must be a non-empty string/],
+      [{ query: '  ', documents: ['d'] }, 'query', /query: must be a non-empty string, not only whitespace/],
+      [{ query: 'q', documents: 'd' }, 'documents', /documents: must be an array of documents/],
+      [{ query: 'q', documents: [null] }, 'documents[0]', /documents\[0\]: must be a string or an object with a string "text"/],
+      [{ query: 'q', documents: ['d'], max_tokens_per_doc: '5' }, 'max_tokens_per_doc', /max_tokens_per_doc: must be an integer ≥ 1/],
+      [{ query: 'q', documents: ['d'], max_tokens_per_doc: 0 }, 'max_tokens_per_doc', /max_tokens_per_doc: must be an integer ≥ 1/],
+      [{ query: 'q', documents: ['d'], top_n: true }, 'top_n', /top_n: must be an integer ≥ 1/],
+      [{ query: 'q', documents: ['d'], model: ['tiny'] }, 'model', /model: must be a string naming a model/],
+      [{ query: 'q', documents: ['d', 'e\u0000'] }, 'documents[1]', /documents\[1\]: contains a NUL character \(U\+0000\) at position 1/],
+      [{ query: 'q\u0000q', documents: ['d'] }, 'query', /query: contains a NUL character/],
+      [{ query: 'q', documents: [{ text: 'x\udfff' }] }, 'documents[0].text', /documents\[0\]\.text: contains a lone UTF-16 surrogate/],
+    ];
+    const tei: [unknown, string, RegExp][] = [
+      [{ texts: ['a'] }, 'query', /query: is required: a non-empty string/],
+      [{ query: null, texts: ['a'] }, 'query', /query: must be a non-empty string/],
+      [{ query: ' ', texts: ['a'] }, 'query', /query: must be a non-empty string, not only whitespace/],
+      [{ query: 'q', texts: 'a' }, 'texts', /texts: must be an array of strings/],
+      [{ query: 'q', texts: ['a', 1] }, 'texts[1]', /texts\[1\]: must be a string/],
+      [{ query: 'q', texts: [{ text: 'a' }] }, 'texts[0]', /texts\[0\]: must be a string/],
+      [{ query: 'q', texts: ['a'], raw_scores: 'yes' }, 'raw_scores', /raw_scores: must be true or false/],
+      [{ query: 'q', texts: ['a'], return_text: 1 }, 'return_text', /return_text: must be true or false/],
+      [{ query: 'q', texts: ['a'], truncate: 'no' }, 'truncate', /truncate: must be true or false/],
+      [{ query: 'q', texts: ['a', 'b\u0000'] }, 'texts[1]', /texts\[1\]: contains a NUL character \(U\+0000\) at position 1/],
+      [{ query: '\u0000', texts: ['a'] }, 'query', /query: contains a NUL character/],
+      [{ query: 'q', texts: ['\ud800'] }, 'texts[0]', /texts\[0\]: contains a lone UTF-16 surrogate \(\\uD800\) at position 0/],
+    ];
+    for (const [route, cases] of [['/v2/rerank', v2], ['/rerank', tei]] as const) {
+      for (const [body, field, pattern] of cases) {
+        const e = assertError(await post(`${server.url}${route}`, body), 422, pattern);
+        assert.equal(e.field, field, `${route} ${JSON.stringify(body)}`);
+        assert.equal(e.error_type, 'validation');
+      }
     }
   });
 
@@ -106,11 +156,21 @@ describe('bad input', () => {
     assert.equal(fits.status, 200, fits.text);
   });
 
-  test('TEI: truncation_direction Left is refused (only Right is supported); an unknown value names the choices', async () => {
-    assertError(await post(`${server.url}/rerank`, { query: 'q', texts: ['a'], truncation_direction: 'Left' }), 422, /truncation_direction: turborank truncates the end/);
+  test('TEI: truncation_direction Left keeps the end of a long text, Right its start; an unknown value names the choices', async () => {
+    // Two texts that differ only in their first words, with a tail far over the 32-token limit.
+    const tail = longDocuments(1, 100)[0]!;
+    const texts = [`paris france capital ${tail}`, `marathon runners kilometres ${tail}`];
+    const scores = async (direction: string): Promise<number[]> => {
+      const r = await post<{ index: number; score: number }[]>(`${server.url}/rerank`, { query: 'q', texts, raw_scores: true, truncation_direction: direction });
+      assert.equal(r.status, 200, r.text);
+      return [0, 1].map((i) => r.body.find((x) => x.index === i)!.score);
+    };
+    const [left0, left1] = await scores('Left');
+    assert.equal(left0, left1, 'left truncation keeps only the shared tail, so both texts score alike');
+    const [right0, right1] = await scores('Right');
+    assert.notEqual(right0, right1, 'right truncation keeps the different beginnings');
+    assert.deepEqual(await scores('left'), [left0, left1]);
     assertError(await post(`${server.url}/rerank`, { query: 'q', texts: ['a'], truncation_direction: 'Up' }), 422, /truncation_direction: must be "Right" or "Left"/);
-    const right = await post(`${server.url}/rerank`, { query: 'q', texts: ['a'], truncation_direction: 'Right' });
-    assert.equal(right.status, 200, right.text);
   });
 
   test('a client that hangs up halfway through its body is logged as 499, not as a server error', async () => {

@@ -1,10 +1,14 @@
 /** `turborank serve` as a process: options and environment, SageMaker, start-up failures, SIGTERM draining. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 // Command modules and main.js import each other: load them the way the CLI does, main first.
 import '../../src/cli/main.js';
-import { envName, serveOptions, withEnvironment } from '../../src/cli/serve-command.js';
+import { SERVE_HELP, envName, serveOptions, withEnvironment } from '../../src/cli/serve-command.js';
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../../src/server/index.js';
 import { UsageError } from '../../src/errors.js';
 import { assertFailure, assertOk, runCli } from '../cli/support.js';
 import { MINILM, TINY, assertError, get, longDocuments, metricValue, post, spawnServe, startTestServer } from './support.js';
@@ -31,6 +35,46 @@ describe('turborank serve options', () => {
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(['serve', ...args])));
     results.forEach((r, i) => assertFailure(r, 2, cases[i]![1]));
+  });
+
+  test('each option in SERVE_HELP comes from its TURBORANK_* variable alone', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'turborank-serve-env-'));
+    const keyFile = path.join(dir, 'keys.txt');
+    fs.writeFileSync(keyFile, 'file-key-0123456789\n\nfile-key-abcdefghij\n');
+    // For every option: the variable's value, and what it must change in ServerOptions.
+    const cases: Record<string, [string, (o: ServerOptions) => void]> = {
+      model: [`tiny=${TINY},${MINILM}`, (o) => assert.deepEqual(o.models, [{ name: 'tiny', source: TINY }, { name: undefined, source: MINILM }])],
+      host: ['0.0.0.0', (o) => assert.equal(o.host, '0.0.0.0')],
+      port: ['9001', (o) => assert.equal(o.port, 9001)],
+      sagemaker: ['1', (o) => assert.deepEqual([o.host, o.port], ['0.0.0.0', 8080])],
+      threads: ['2', (o) => assert.equal(o.threads, 2)],
+      precision: ['int8', (o) => assert.equal(o.precision, 'int8')],
+      'max-length': ['256', (o) => assert.equal(o.maxLength, 256)],
+      'max-batch-tokens': ['4096', (o) => assert.equal(o.batching.maxBatchTokens, 4096)],
+      'max-batch-size': ['16', (o) => assert.equal(o.batching.maxBatchSize, 16)],
+      'max-batch-requests': ['1', (o) => assert.equal(o.batching.maxBatchRequests, 1)],
+      'max-documents': ['3', (o) => assert.equal(o.limits.maxDocuments, 3)],
+      'max-body-bytes': ['65536', (o) => assert.equal(o.limits.maxBodyBytes, 65536)],
+      'max-concurrent-requests': ['7', (o) => assert.equal(o.limits.maxConcurrentRequests, 7)],
+      'request-timeout': ['5', (o) => assert.equal(o.limits.requestTimeoutMs, 5000)],
+      'api-key-file': [keyFile, (o) => assert.deepEqual(o.apiKeys, ['file-key-0123456789', 'file-key-abcdefghij'])],
+      'cors-origin': ['https://a.example, https://b.example', (o) => assert.deepEqual(o.corsOrigins, ['https://a.example', 'https://b.example'])],
+      quiet: ['true', (o) => assert.equal(o.logRequests, false)],
+    };
+    try {
+      assert.deepEqual(Object.keys(cases).sort(), Object.keys(SERVE_HELP.options).sort(), 'every serve option has a case here');
+      const defaults = serveOptions(withEnvironment({}, {}), {});
+      assert.deepEqual(defaults.batching, DEFAULT_SERVER_OPTIONS.batching);
+      assert.deepEqual(defaults.limits, DEFAULT_SERVER_OPTIONS.limits);
+      for (const [option, [value, check]] of Object.entries(cases)) {
+        const env = { [envName(option)]: value };
+        const options = serveOptions(withEnvironment({}, env), env);
+        assert.doesNotThrow(() => check(options), `${envName(option)}=${value}`);
+        assert.throws(() => check(defaults), assert.AssertionError, `${envName(option)}: the default already passes this check`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('every option can come from TURBORANK_*; the command line wins', () => {
