@@ -4,6 +4,7 @@
  * are collected as they arrive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ export const TURBORANK_BIN = path.join(path.dirname(fileURLToPath(import.meta.ur
 
 export interface LocalRedis {
   readonly url: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startLocalRedis(timeoutMs = 15_000): Promise<LocalRedis> {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
@@ -169,4 +172,13 @@ export function syntheticPairs(count: number, seed = 1): string {
     out += JSON.stringify({ query: `q${i % 37} ${phrase(1 + Math.floor(next() * 6))}`, document: phrase(1 + Math.floor(next() * 60)) }) + '\n';
   }
   return out;
+}
+
+/** CPU seconds (user + system, all threads) a live process has used, from /proc (Linux). */
+export function processCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at state, field 3; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux we run on
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
