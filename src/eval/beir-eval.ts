@@ -4,6 +4,7 @@
  * NDCG@10, MRR@10 and Recall@100 are computed for both runs. Documents whose id equals the
  * query's id are dropped (BEIR's ignore_identical_ids), before reranking, since they never count.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -11,7 +12,7 @@ import { documentText, loadBeir, type BeirDataset } from './beir.js';
 import { Bm25Index, bm25Tag, PYSERINI_BM25, searchAll, type Bm25Parameters } from './bm25.js';
 import { evaluateRun, type QueryMetrics, type RetrievalMetrics, type Run, type RunEntry } from './metrics.js';
 import { rerankCached, type RerankTask, type SecondStage } from './rerank-run.js';
-import { readTrecRun, truncateRun, writeTrecRun } from './trec-run.js';
+import { readTrecRun, truncateRun, writeAtomically, writeTrecRun } from './trec-run.js';
 
 export interface BeirEvalOptions {
   readonly dataDir: string;
@@ -85,7 +86,7 @@ interface FirstStage {
 
 /**
  * The BM25 run: the one the user named, else the one saved in the output folder if it was made
- * with the same settings, else computed now (and saved for next time).
+ * with the same settings, queries and corpus, else computed now (and saved for next time).
  */
 async function firstStage(dataset: BeirDataset, options: BeirEvalOptions, topK: number): Promise<FirstStage> {
   const log = options.log ?? (() => {});
@@ -99,21 +100,75 @@ async function firstStage(dataset: BeirDataset, options: BeirEvalOptions, topK: 
   const tag = bm25Tag(parameters);
   // The depth is in the name: a run cut at 10 cannot stand in for a top 100.
   const file = path.join(options.outDir, `bm25.${dataset.split}.top${topK}.run`);
+  const made = runProvenance(dataset, tag, topK);
   if (fs.existsSync(file)) {
     const saved = await readTrecRun(file);
-    if (saved.tag === tag && [...dataset.queries.keys()].every((q) => saved.run.has(q))) {
+    const difference = provenanceDifference(file, saved.run, saved.tag, made, dataset);
+    if (difference === undefined) {
       log(`BM25: reusing ${file} (delete it to recompute)`);
       return { run: saved.run, file, tag, reused: true, seconds: 0 };
     }
-    log(`BM25: ${file} was made with other settings or queries (${saved.tag || 'no tag'}); recomputing it`);
+    log(`BM25: ${file} was made ${difference}; recomputing it`);
   }
   const started = performance.now();
   const index = Bm25Index.build(dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })), parameters);
   const run = searchAll(index, dataset.queries, topK);
   const seconds = (performance.now() - started) / 1000;
+  // The sidecar goes last: a run without one (an interrupted write) is judged by the old rule.
+  fs.rmSync(provenanceFile(file), { force: true });
   writeTrecRun(file, run, tag);
+  writeAtomically(provenanceFile(file), JSON.stringify({ ...made, runBytes: fs.statSync(file).size }, null, 2) + '\n');
   log(`BM25: indexed ${dataset.corpus.length} documents and searched ${dataset.queries.size} queries in ${seconds.toFixed(1)} s; run saved in ${file}`);
   return { run, file, tag, reused: false, seconds };
+}
+
+/**
+ * What a saved BM25 run was made from, kept beside it in `<run>.json`: a query that BM25 finds
+ * nothing for has no line in the run, so the run alone cannot say which queries were searched.
+ */
+interface RunProvenance {
+  readonly tag: string;
+  readonly topK: number;
+  readonly queries: number;
+  /** SHA-256 of the query ids and texts, and of the corpus (ids, titles, texts). */
+  readonly queriesSha256: string;
+  readonly corpusSha256: string;
+  /** The run file's size when written: an edited run is not reused. */
+  readonly runBytes?: number;
+}
+
+function provenanceFile(runFile: string): string {
+  return `${runFile}.json`;
+}
+
+function runProvenance(dataset: BeirDataset, tag: string, topK: number): RunProvenance {
+  const queries = createHash('sha256');
+  for (const [id, text] of [...dataset.queries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) queries.update(`${id}\t${text}\n`);
+  const corpus = createHash('sha256');
+  for (const d of dataset.corpus) corpus.update(`${d.id}\t${d.title}\t${d.text}\n`);
+  return { tag, topK, queries: dataset.queries.size, queriesSha256: queries.digest('hex'), corpusSha256: corpus.digest('hex') };
+}
+
+/** How a saved run differs from what this evaluation needs, in words, or undefined if it can be reused. */
+function provenanceDifference(file: string, run: Run, savedTag: string, wanted: RunProvenance, dataset: BeirDataset): string | undefined {
+  if (savedTag !== '' && savedTag !== wanted.tag) return `with other BM25 settings (${savedTag})`;
+  let saved: Partial<RunProvenance> | undefined;
+  try {
+    saved = JSON.parse(fs.readFileSync(provenanceFile(file), 'utf8')) as Partial<RunProvenance>;
+  } catch {
+    saved = undefined;
+  }
+  if (!saved) {
+    // A run saved before the sidecar existed: reusable if it has a line for every query.
+    if (savedTag === wanted.tag && [...dataset.queries.keys()].every((q) => run.has(q))) return undefined;
+    return `with other settings or queries (${savedTag || 'no tag'}), and ${provenanceFile(file)} is missing`;
+  }
+  if (saved.tag !== wanted.tag) return `with other BM25 settings (${saved.tag})`;
+  if (saved.topK !== wanted.topK) return `to another depth (top ${saved.topK})`;
+  if (saved.queriesSha256 !== wanted.queriesSha256) return `for other queries (${saved.queries} of them; now ${wanted.queries})`;
+  if (saved.corpusSha256 !== wanted.corpusSha256) return 'from another corpus (corpus.jsonl changed)';
+  if (saved.runBytes !== fs.statSync(file).size) return `and changed since (its size differs from ${provenanceFile(file)})`;
+  return undefined;
 }
 
 /** The number of queries the run lacks; a run with none of them is an error. */

@@ -97,6 +97,35 @@ describe('BEIR evaluation', () => {
     assert.equal((await readTrecRun(again.bm25.runFile)).tag, 'bm25-lucene-english-porter-k1=1.2-b=0.75');
   });
 
+  test('a saved BM25 run is reused even when a query found nothing (it has no line in the run)', async () => {
+    const out = scratchDir('beir-out-');
+    const dataDir = writeBeirFixture();
+    fs.appendFileSync(path.join(dataDir, 'queries.jsonl'), JSON.stringify({ _id: '3', text: 'okapi' }) + '\n');
+    fs.appendFileSync(path.join(dataDir, 'qrels', 'test.tsv'), '3\tE\t1\n');
+    const logs: string[] = [];
+    const first = await evaluateBeir({ dataDir, outDir: out, log: (m) => logs.push(m) });
+    assert.equal(first.bm25.reused, false);
+    assert.equal((await readTrecRun(first.bm25.runFile)).run.has('3'), false, 'BM25 found nothing for "okapi"');
+    const second = await evaluateBeir({ dataDir, outDir: out, log: (m) => logs.push(m) });
+    assert.equal(second.bm25.reused, true);
+    assert.match(logs.at(-1)!, /BM25: reusing .*bm25\.test\.top100\.run/);
+    assert.deepEqual(second.bm25.mean, first.bm25.mean);
+    assert.equal(second.queries, 3);
+
+    // Another query, or a changed corpus, is not covered by the saved run: it is made again, and the log says why.
+    fs.appendFileSync(path.join(dataDir, 'queries.jsonl'), JSON.stringify({ _id: '4', text: 'zebra walrus' }) + '\n');
+    fs.appendFileSync(path.join(dataDir, 'qrels', 'test.tsv'), '4\tA\t1\n');
+    const third = await evaluateBeir({ dataDir, outDir: out, log: (m) => logs.push(m) });
+    assert.equal(third.bm25.reused, false);
+    assert.ok(logs.some((m) => /was made for other queries \(4 of them; now 5\); recomputing it/.test(m)), logs.join('\n'));
+    fs.appendFileSync(path.join(dataDir, 'corpus.jsonl'), JSON.stringify({ _id: 'F', title: 'Okapi', text: 'okapi' }) + '\n');
+    const fourth = await evaluateBeir({ dataDir, outDir: out, log: (m) => logs.push(m) });
+    assert.equal(fourth.bm25.reused, false);
+    assert.ok(logs.some((m) => /was made from another corpus/.test(m)), logs.join('\n'));
+    assert.deepEqual((await readTrecRun(fourth.bm25.runFile)).run.get('3')!.map((e) => e.docId), ['F']);
+    assert.equal((await evaluateBeir({ dataDir, outDir: out })).bm25.reused, true);
+  });
+
   test('an interrupted run keeps what it scored and resumes from there', async () => {
     const out = scratchDir('beir-out-');
     const dataDir = writeBeirFixture();
