@@ -37,6 +37,12 @@ export class ModelNotFoundError extends TurborankError {}
 /** Input data (documents, JSON lines, options) that cannot be scored as given. */
 export class InputError extends TurborankError {}
 
+/**
+ * A token budget per pair (maxLength) that the model or its tokenizer cannot take. An input
+ * error to the library; the CLI reports it as bad usage (exit 2) when --max-length gave it.
+ */
+export class MaxLengthError extends InputError {}
+
 /** Wrong command-line usage: the CLI exits 2 for these. */
 export class UsageError extends TurborankError {}
 

@@ -19,6 +19,10 @@ export function describeFsError(error: unknown): string {
       return 'cannot be read or written (permission denied)';
     case 'EISDIR':
       return 'is a directory, not a file';
+    case 'ENOTDIR':
+      return 'cannot be reached: a part of its path is a file, not a folder';
+    case 'ELOOP':
+      return 'cannot be reached: too many symbolic links on the way (a link that points back to itself?)';
     case 'ENOSPC':
       return 'could not be written: the disk is full';
     default:
@@ -26,12 +30,35 @@ export function describeFsError(error: unknown): string {
   }
 }
 
+/**
+ * What is at `p`, or undefined when nothing is (ENOENT). Anything else that stops us from
+ * looking (permission denied, a file used as a folder, a symlink loop) is a FileError naming
+ * the path, never a raw errno error.
+ */
+export function statPath(p: string, hint?: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new FileError(p, describeFsError(error), hint, { cause: error });
+  }
+}
+
+/** Whether `p` is a file; a path through a file (ENOTDIR) is simply not one. */
 export function isFile(p: string): boolean {
-  return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+  return statOrNotThere(p)?.isFile() ?? false;
 }
 
 export function isDirectory(p: string): boolean {
-  return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  return statOrNotThere(p)?.isDirectory() ?? false;
+}
+
+function statOrNotThere(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw new FileError(p, describeFsError(error), undefined, { cause: error });
+  }
 }
 
 // fs.readSync moves at most 2 GiB per call; read in 1 GiB steps.

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileError, ModelNotFoundError, TokenizerError } from '../errors.js';
-import { isDirectory, isFile } from './files.js';
+import { isDirectory, isFile, statPath } from './files.js';
 
 /** A folder with config.json + model.safetensors: turborank builds the graph itself. */
 export interface CheckpointLocation {
@@ -44,7 +44,8 @@ export function locateModel(nameOrPath: string, env: NodeJS.ProcessEnv = process
     throw new ModelNotFoundError('no model given', 'pass a model folder, a .onnx file or a hub name such as jinaai/jina-reranker-v1-turbo-en');
   }
   const asPath = path.resolve(expandHome(nameOrPath, env));
-  const stat = fs.statSync(asPath, { throwIfNoEntry: false });
+  // Only a path that does not exist may be a hub name; one we cannot look at is an error about it.
+  const stat = statPath(asPath, 'pass a model folder you can read, a .onnx file, or a hub name such as jinaai/jina-reranker-v1-turbo-en');
   if (stat?.isDirectory()) return locateInDirectory(asPath);
   if (stat?.isFile()) return locateFromFile(asPath);
   const hub = parseHubName(nameOrPath);

@@ -3,7 +3,7 @@
  * message saying what to do). Only unexpected errors print a stack trace.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TurborankError, UsageError } from '../errors.js';
+import { MaxLengthError, TurborankError, UsageError } from '../errors.js';
 import { runBench, BENCH_HELP } from './bench-command.js';
 import { runEval, EVAL_HELP } from './eval-command.js';
 import { runJobs, JOBS_HELP } from './jobs-command.js';
@@ -72,6 +72,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const command = COMMANDS[name];
+  let options: Record<string, unknown> | undefined;
   try {
     if (!command) throw new UsageError(`unknown command '${name}'`, `commands: ${Object.keys(COMMANDS).join(', ')}; see \`turborank --help\``);
     let parsed;
@@ -80,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     } catch (err) {
       throw new UsageError((err as Error).message, `see \`turborank ${name} --help\``);
     }
+    options = parsed.values;
     if (parsed.values.help) {
       process.stdout.write(command.help + '\n');
       return 0;
@@ -87,8 +89,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     await command.run(parsed.values, parsed.positionals);
     return 0;
   } catch (err) {
-    return reportError(err);
+    return reportError(usageFromOption(err, options));
   }
+}
+
+/**
+ * A maxLength the library refuses is bad usage (exit 2) when the user typed it: the commands
+ * pass no maxLength but --max-length's, so with the option given, the error is about it.
+ */
+function usageFromOption(err: unknown, values: Record<string, unknown> | undefined): unknown {
+  if (err instanceof MaxLengthError && typeof values?.['max-length'] === 'string') {
+    return new UsageError(`--max-length ${values['max-length']}: ${err.message}`);
+  }
+  return err;
 }
 
 function ignoreStdoutError(): void {}

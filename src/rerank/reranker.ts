@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { loadCheckpoint, locateModel, type LocatedModel } from '../checkpoint/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
-import { InputError, ModelConfigError } from '../errors.js';
+import { InputError, MaxLengthError, ModelConfigError } from '../errors.js';
 import { CrossEncoderSession, DEFAULT_BATCH_PLAN, planBatches, sessionForCheckpoint, type BatchPlanOptions, type Precision, type RuntimeOptions } from '../runtime/index.js';
 import { PairTokenizer, packBatch, type EncodedPair } from '../tokenizer/index.js';
 import { defaultModelPath, isBundledTestModel } from './default-model.js';
@@ -96,11 +96,16 @@ export class Reranker {
     const { session, spec, limits, format } = await openSession(located, options);
     const modelMaxLength = limits.maxTokens;
     const maxLength = options.maxLength ?? defaultMaxLength(modelMaxLength, limits.positionEmbedding);
-    checkMaxLength(maxLength, modelMaxLength, name);
-    if (spec && tokenizer.vocabSize > spec.vocabSize) {
-      throw new ModelConfigError(located.tokenizerPath,
-        `the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has ${spec.vocabSize} rows`,
-        'tokenizer.json and the weights come from different models: use the tokenizer that shipped with the model');
+    try {
+      checkMaxLength(maxLength, modelMaxLength, name);
+      if (spec && tokenizer.vocabSize > spec.vocabSize) {
+        throw new ModelConfigError(located.tokenizerPath,
+          `the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has ${spec.vocabSize} rows`,
+          'tokenizer.json and the weights come from different models: use the tokenizer that shipped with the model');
+      }
+    } catch (err) {
+      await session.close(); // a long-lived caller (the server) must not keep a refused model's session
+      throw err;
     }
     const info: RerankerInfo = {
       name, format, spec, tokenizerKind: tokenizer.kind, maxLength, modelMaxLength,
@@ -207,7 +212,7 @@ function onnxTokenLimits(located: Extract<LocatedModel, { kind: 'onnx' }>): Toke
 function checkMaxLength(maxLength: number, modelMaxLength: number, name: string): void {
   // The tokenizer checks the lower bound, which depends on its special tokens.
   if (!Number.isInteger(maxLength) || maxLength > modelMaxLength) {
-    throw new InputError(`maxLength ${maxLength} is out of range for ${name}: the model accepts at most ${modelMaxLength} tokens per pair`,
+    throw new MaxLengthError(`maxLength ${maxLength} is out of range for ${name}: the model accepts at most ${modelMaxLength} tokens per pair`,
       `pass an integer maxLength of at most ${modelMaxLength}`);
   }
 }

@@ -3,7 +3,7 @@
  * model-worker.ts for why they are threads), behind two async calls, `encode` and `score`.
  */
 import { Worker } from 'node:worker_threads';
-import { InputError, TurborankError } from '../errors.js';
+import { InputError, MaxLengthError, TurborankError } from '../errors.js';
 import type { EncodedPair, RerankerInfo } from '../rerank/index.js';
 import type { TruncationDirection } from '../tokenizer/pair-tokenizer.js';
 import { ApiError } from './errors.js';
@@ -33,7 +33,7 @@ class WorkerChannel {
     this.ready = new Promise((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'ready') resolve(message.info);
-        else if (message.type === 'load-failed') reject(new TurborankError(message.error.message));
+        else if (message.type === 'load-failed') reject(loadFailure(message.error));
         else this.settle(message);
       });
       worker.on('error', (err) => this.stop(`crashed: ${err.message}`, reject));
@@ -84,9 +84,14 @@ class WorkerChannel {
   }
 }
 
+/** A maxLength the model refuses stays a MaxLengthError (the CLI's usage error for --max-length). */
+function loadFailure(failure: WorkerFailure): Error {
+  return failure.name === 'MaxLengthError' ? new MaxLengthError(failure.message) : new TurborankError(failure.message);
+}
+
 /** InputError (bad maxLength, a pair too long) stays an InputError; anything else is a TurborankError. */
 function fromFailure(failure: WorkerFailure): Error {
-  return failure.name === 'InputError' ? new InputError(failure.message) : new TurborankError(failure.message);
+  return failure.name === 'InputError' || failure.name === 'MaxLengthError' ? new InputError(failure.message) : new TurborankError(failure.message);
 }
 
 export class ModelHost {

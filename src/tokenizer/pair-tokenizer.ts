@@ -4,7 +4,7 @@
  * docs/TOKENIZER.md has the measurement behind that choice.
  */
 import { Tokenizer, type Encoding } from 'tokenizers';
-import { InputError, TokenizerError } from '../errors.js';
+import { InputError, MaxLengthError, TokenizerError } from '../errors.js';
 import type { EncodedPair } from './batch.js';
 import { inspectTokenizerJson, readTokenizerJson, type TokenizerKind } from './tokenizer-json.js';
 
@@ -86,7 +86,7 @@ export class PairTokenizer {
 
   private checkMaxLength(maxLength: number): void {
     if (!Number.isInteger(maxLength) || maxLength < this.minMaxLength) {
-      throw new InputError(
+      throw new MaxLengthError(
         `maxLength ${maxLength} is too small for ${this.path}: a pair needs at least ${this.minMaxLength} tokens ` +
           `(${this.numSpecialTokensForPair} special tokens + 1 for the query + 1 for the document)`,
         `use a maxLength of at least ${this.minMaxLength}; cross-encoders are usually run at 512`);

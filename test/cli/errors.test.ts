@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixtureDir, tempDir } from '../helpers.js';
-import { assertFailure, copyFixture, runCli } from './support.js';
+import { assertExit, assertFailure, copyFixture, runCli } from './support.js';
 
 const MODEL = fixtureDir('bert-minilm-golden');
 const RERANK = ['rerank', '--model', MODEL, '--query', 'what is the capital of france?', '--threads', '1'];
@@ -134,8 +134,9 @@ describe('turborank errors', { concurrency: 4 }, () => {
     assertFailure(await runCli(['score', '-m', model], { input: PAIR }), 1, /tokenizer\.json/);
   });
 
-  test('--max-length too small for the special tokens names the minimum', async () => {
-    assertFailure(await runCli([...RERANK, '--max-length', '4'], { input: 'a\n' }), [1, 2], /maxLength 4 is too small/, /at least 5\b/);
+  test('--max-length too small for the special tokens: a usage error naming the minimum', async () => {
+    assertFailure(await runCli([...RERANK, '--max-length', '4'], { input: 'a\n' }), 2, /--max-length 4/, /maxLength 4 is too small/, /at least 5\b/);
+    assertFailure(await runCli([...SCORE, '--max-length', '4'], { input: PAIR }), 2, /--max-length 4/, /at least 5\b/);
   });
 
   test('--threads beyond any machine: a usage error, not minutes spent starting threads', async () => {
@@ -144,9 +145,25 @@ describe('turborank errors', { concurrency: 4 }, () => {
     assertFailure(await runCli(['bench', '--threads', '100000'], { timeoutMs: 10_000 }), 2, /--threads must be at most/);
   });
 
-  test('--max-length beyond the model limit names the limit', async () => {
-    assertFailure(await runCli([...RERANK, '--max-length', '100000'], { input: 'a\n' }), [1, 2], /100000/, /at most 512\b/);
-    assertFailure(await runCli([...SCORE, '--max-length', '100000'], { input: PAIR }), [1, 2], /100000/, /at most 512\b/);
+  test('--max-length beyond the model limit: a usage error naming the limit', async () => {
+    assertFailure(await runCli([...RERANK, '--max-length', '100000'], { input: 'a\n' }), 2, /--max-length 100000/, /at most 512\b/);
+    assertFailure(await runCli([...SCORE, '--max-length', '100000'], { input: PAIR }), 2, /--max-length 100000/, /at most 512\b/);
+    // serve loads its models in worker threads before it listens: the same error, the same code.
+    const serve = await runCli(['serve', '--model', MODEL, '--max-length', '100000', '--port', '1', '--threads', '1', '--quiet'], { timeoutMs: 30_000 });
+    assertExit(serve, 2);
+    assert.match(serve.stderr, /--max-length 100000: .*at most 512\b/);
+  });
+
+  test('--model through a file (ENOTDIR) or a symlink loop: the path and the problem, not an errno crash', async () => {
+    // The branch permission-denied paths take too (the tests run as root, so chmod cannot show it).
+    const file = path.join(dir, 'file.txt');
+    fs.writeFileSync(file, 'not a folder\n');
+    const through = path.join(file, 'sub');
+    assertFailure(await runCli(['rerank', '-m', through, '-q', 'q'], { input: 'a\n' }), 1, new RegExp(`${escape(through)}: cannot be reached`), /part of its path is a file, not a folder/);
+    assertFailure(await runCli(['score', '-m', through], { input: PAIR }), 1, new RegExp(`${escape(through)}: cannot be reached`));
+    const loop = path.join(dir, 'loop');
+    fs.symlinkSync(loop, loop);
+    assertFailure(await runCli(['score', '-m', loop], { input: PAIR }), 1, new RegExp(`${escape(loop)}: cannot be reached`), /too many symbolic links/);
   });
 });
 

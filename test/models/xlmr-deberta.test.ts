@@ -149,3 +149,21 @@ test('XLM-R positions: padding_idx + 1 onwards for real tokens, padding_idx for 
   assert.deepEqual(Array.from(out.positions!.data as BigInt64Array, Number), [2, 3, 1, 4, 5, 1, 1, 2, 3, 4, 5, 6, 7, 8]);
   await session.release();
 });
+
+test('DeBERTa: the relative-position tables are built once per forward and shared by every layer', () => {
+  const spec = loadCheckpoint(locateModel(fixtureDir('deberta-v2-golden'))).spec;
+  const zeros: WeightLookup = (_name, shape) => new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (const numLayers of [1, 2, 5]) {
+    const graph = buildCrossEncoder({ ...spec, numLayers }, zeros);
+    const gathers = graph.nodes.filter((n) => n.op === 'Gather');
+    const onRows = gathers.filter((n) => n.inputs[0]!.name === 'deberta_relative_rows');
+    assert.equal(onRows.length, 1, `${numLayers} layers: one Gather on deberta_relative_rows`);
+    // Each layer gathers its c2p and p2c terms on axis 2, through the same two flat index tensors.
+    const terms = gathers.filter((n) => n.attrs['axis'] === 2);
+    assert.equal(terms.length, 2 * numLayers, `${numLayers} layers: two relative terms per layer`);
+    assert.equal(new Set(terms.map((n) => n.inputs[1]!.id)).size, 2, `${numLayers} layers: one index per term, shared`);
+    // LN_enc(E_rel) once, not per layer.
+    const relNorms = graph.nodes.filter((n) => n.op === 'LayerNormalization' && n.inputs[0]!.name === `${spec.prefix}encoder.rel_embeddings.weight`);
+    assert.equal(relNorms.length, 1, `${numLayers} layers: the relative embeddings are normalised once`);
+  }
+});

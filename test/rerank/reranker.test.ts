@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ModelConfigError } from '../../src/errors.js';
 import { Reranker, sigmoid } from '../../src/rerank/index.js';
-import { GOLDEN_FIXTURES, fixtureDir, loadExpected } from '../helpers.js';
+import { GOLDEN_FIXTURES, fixtureDir, loadExpected, tempDir } from '../helpers.js';
 
 for (const name of GOLDEN_FIXTURES) {
   test(`${name}: text in, reference logits out (tokenizer + model, batched)`, async () => {
@@ -39,8 +42,11 @@ test('rerank sorts by score, reports sigmoid(logit), honours topN and returnDocu
 test('ties keep input order; empty list gives empty result; empty string is a document', async () => {
   const reranker = await Reranker.load(fixtureDir('bert-minilm-golden'), { threads: 1 });
   const same = await reranker.rerank('q', ['same text', 'other', 'same text', 'same text']);
-  const tied = same.filter((r) => r.index !== 1).map((r) => r.index);
-  assert.deepEqual(tied, [0, 2, 3]);
+  const tied = same.filter((r) => r.index !== 1);
+  assert.deepEqual(tied.map((r) => r.index), [0, 2, 3]);
+  // A real tie: equal logits, so the order above comes from the stable sort, not from the scores.
+  assert.equal(tied[1]!.logit, tied[0]!.logit);
+  assert.equal(tied[2]!.logit, tied[0]!.logit);
   assert.deepEqual(await reranker.rerank('q', []), []);
   const withEmpty = await reranker.rerank('how do rerankers work', ['']);
   const reference = loadExpected('bert-minilm-golden').cases.find((c) => c.id === 'empty-document')!;
@@ -65,4 +71,27 @@ test('bad rerank arguments are refused with a clear error', async () => {
   await assert.rejects(reranker.score([{ query: 'q', document: 'd' }], { maxLength: 9000 }), /at most 8192 tokens/);
   await assert.rejects(reranker.score([{ query: 'q', document: 'd' }], { maxLength: 3 }), /too small/);
   await reranker.close();
+});
+
+test('a tokenizer with more tokens than the model has embedding rows is refused, naming tokenizer.json', async () => {
+  // Ids past the embedding table would make ONNX Runtime's Gather fail mid-request (or, on
+  // some kernels, read the wrong row): the mismatch must be caught when the model loads.
+  const dir = path.join(tempDir('turborank-vocab-'), 'minilm');
+  fs.cpSync(fixtureDir('bert-minilm-golden'), dir, { recursive: true });
+  const tokenizerPath = path.join(dir, 'tokenizer.json');
+  const tokenizer = JSON.parse(fs.readFileSync(tokenizerPath, 'utf8')) as { model: { vocab: Record<string, number> } };
+  const rows = Object.keys(tokenizer.model.vocab).length;
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { vocab_size: number };
+  assert.equal(config.vocab_size, rows, 'the fixture starts consistent');
+  tokenizer.model.vocab['zzzextra'] = rows;
+  fs.writeFileSync(tokenizerPath, JSON.stringify(tokenizer));
+  await assert.rejects(Reranker.load(dir, { threads: 1 }), (err: unknown) => {
+    assert.ok(err instanceof ModelConfigError, String(err));
+    assert.equal(err.path, tokenizerPath);
+    assert.match(err.message, new RegExp(`has ${rows + 1} tokens but the model's embedding has ${rows} rows`));
+    assert.match(err.message, /use the tokenizer that shipped with the model/);
+    return true;
+  });
+  // The untouched fixture loads: the check is about the mismatch, not the files.
+  await (await Reranker.load(fixtureDir('bert-minilm-golden'), { threads: 1 })).close();
 });

@@ -54,6 +54,49 @@ test('with external weights the model bytes hold none of them', () => {
   assert.ok(external < weightBytes * 0.1, `external model ${external} bytes for ${weightBytes} bytes of weights`);
 });
 
+/** The same SafetensorsFile, recording the name of every tensor whose values JavaScript reads. */
+function recordingReads(file: SafetensorsFile, reads: string[]): SafetensorsFile {
+  return new Proxy(file, {
+    get(target, key) {
+      const member: unknown = Reflect.get(target, key, target);
+      if (typeof member !== 'function') return member;
+      if (key === 'float32' || key === 'bytes') {
+        return (name: string) => {
+          reads.push(name);
+          return (member as (n: string) => unknown).call(target, name);
+        };
+      }
+      return (member as (...args: unknown[]) => unknown).bind(target);
+    },
+  });
+}
+
+test('sessionForCheckpoint reads no F32 weight into JavaScript, so the model bytes cannot hold one', async () => {
+  // Every weight in the serialised model would have to pass through float32() or bytes(): none
+  // does, and the session still gives the reference logits, so ONNX Runtime read them from
+  // model.safetensors itself. This is what keeps a 1.1 GB checkpoint from costing 2-3x its size.
+  for (const name of ['xlmr-golden', 'deberta-v2-golden'] as const) {
+    const checkpoint = loadCheckpoint(locateModel(fixtureDir(name)));
+    const reads: string[] = [];
+    const session = await sessionForCheckpoint({ ...checkpoint, weights: recordingReads(checkpoint.weights, reads) }, { threads: 1 });
+    assert.deepEqual(reads, [], `${name}: tensors read into JavaScript`);
+    const { batch, logits } = batchOf(name);
+    const out = await session.run(batch);
+    logits.forEach((want, row) => assert.ok(Math.abs(out.logits[row]! - want) < 1e-4, `${name} row ${row}: ${out.logits[row]} vs ${want}`));
+    await session.close();
+  }
+  // The recorder does see reads when there are any: F16 tensors are widened in JavaScript.
+  const dir = path.join(tempDir('turborank-f16-reads-'), 'xlmr');
+  fs.cpSync(fixtureDir('xlmr-golden'), dir, { recursive: true });
+  const file = path.join(dir, 'model.safetensors');
+  const original = SafetensorsFile.read(file);
+  writeSafetensors(file, original.tensors().map((t) => ({ name: t.name, dtype: 'F16' as const, shape: t.shape, data: original.float32(t.name) })));
+  const f16 = loadCheckpoint(locateModel(dir));
+  const reads: string[] = [];
+  await (await sessionForCheckpoint({ ...f16, weights: recordingReads(f16.weights, reads) }, { threads: 1 })).close();
+  assert.deepEqual(new Set(reads), new Set(original.names()), 'every tensor, widened in JavaScript');
+});
+
 test('a Hugging Face cache snapshot, whose files are symlinks into blobs/, loads', async () => {
   const repo = path.join(tempDir('turborank-hub-'), 'models--org--xlmr');
   const snapshot = path.join(repo, 'snapshots', 'abc123');
