@@ -58,6 +58,15 @@ interface Entry extends Waiting {
   readonly reject: (reason: unknown) => void;
 }
 
+/** A batch handed to the model, and how it ended (never rejects). */
+interface RunningBatch {
+  readonly batch: readonly [Entry, number][];
+  readonly pairs: readonly EncodedPair[];
+  readonly outcome: Promise<BatchOutcome>;
+}
+
+type BatchOutcome = { readonly logits: Float32Array; readonly seconds: number } | { readonly error: unknown };
+
 /** Candidates considered per batch, as a multiple of the batch size. */
 const LOOKAHEAD_BATCHES = 2;
 
@@ -174,11 +183,23 @@ export class BatchQueue {
     });
   }
 
+  /**
+   * Runs batches while pairs wait. The next batch goes to the model as soon as the last one
+   * returns, before that one's requests are answered: answering (ranking, JSON, writing) runs
+   * on this thread while the model works, instead of leaving the model idle meanwhile, which
+   * matters most when a batch completes many requests at once.
+   */
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      while (this.entries.length > 0) await this.runNextBatch();
+      let running = this.entries.length > 0 ? this.startBatch() : undefined;
+      while (running) {
+        const outcome = await running.outcome;
+        const next = this.entries.length > 0 ? this.startBatch() : undefined;
+        this.settleBatch(running, outcome);
+        running = next ?? (this.entries.length > 0 ? this.startBatch() : undefined);
+      }
     } catch (err) {
       // Only a bug gets here (batch errors are handed to their requests): fail what waits
       // rather than leave it hanging or crash the process with an unhandled rejection.
@@ -188,17 +209,31 @@ export class BatchQueue {
     }
   }
 
-  private async runNextBatch(): Promise<void> {
+  /** Takes the next batch off the queue and hands it to the model. */
+  private startBatch(): RunningBatch {
     const batch = this.takeBatch();
     const pairs = batch.map(([entry, index]) => entry.pairs[index]!);
     const started = performance.now();
-    let logits: Float32Array;
+    let running: Promise<Float32Array>;
     try {
-      logits = await this.run(pairs);
+      running = this.run(pairs);
     } catch (err) {
-      for (const entry of new Set(batch.map(([e]) => e))) this.fail(entry, err, false);
+      running = Promise.reject(err);
+    }
+    const outcome = running.then(
+      (logits): BatchOutcome => ({ logits, seconds: (performance.now() - started) / 1000 }),
+      (error: unknown): BatchOutcome => ({ error }),
+    );
+    return { batch, pairs, outcome };
+  }
+
+  /** Hands each request its logits (or the batch's error) and reports the batch. */
+  private settleBatch({ batch, pairs }: RunningBatch, outcome: BatchOutcome): void {
+    if ('error' in outcome) {
+      for (const entry of new Set(batch.map(([e]) => e))) this.fail(entry, outcome.error, false);
       return;
     }
+    const { logits } = outcome;
     batch.forEach(([entry, index], row) => {
       if (entry.settled) return;
       entry.logits[index] = logits[row]!;
@@ -207,7 +242,7 @@ export class BatchQueue {
     const width = pairs.reduce((w, p) => Math.max(w, p.length), 0);
     this.events.onBatch?.({
       pairs: pairs.length, requests: new Set(batch.map(([e]) => e)).size, paddedTokens: width * pairs.length,
-      realTokens: pairs.reduce((sum, p) => sum + p.length, 0), seconds: (performance.now() - started) / 1000,
+      realTokens: pairs.reduce((sum, p) => sum + p.length, 0), seconds: outcome.seconds,
     });
   }
 

@@ -103,6 +103,18 @@ describe('BatchQueue with a real model', () => {
     assert.deepEqual(cancelled, [30, 30]);
   });
 
+  test('the next batch is handed to the model before the last one\'s requests are answered', async () => {
+    const events: string[] = [];
+    const run: typeof runOneBatch = (pairs) => {
+      events.push(`run ${pairs.length}`);
+      return runOneBatch(pairs);
+    };
+    const queue = new BatchQueue(run, { maxBatchTokens: 100_000, maxBatchSize: 4, maxBatchRequests: 1 });
+    const [a, b] = [queue.submit(await encode('q', ['first request'])), queue.submit(await encode('q', ['second', 'request']))];
+    await Promise.all([a.then(() => events.push('answer a')), b.then(() => events.push('answer b'))]);
+    assert.deepEqual(events, ['run 1', 'run 2', 'answer a', 'answer b'], 'the model would sit idle while request a is answered');
+  });
+
   test('a batch that fails rejects only its requests; the queue goes on', async () => {
     const minilm = await Reranker.load(MINILM, { threads: 1 });
     const minilmTokenizer = await PairTokenizer.load(path.join(MINILM, 'tokenizer.json'));
