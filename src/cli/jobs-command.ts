@@ -12,18 +12,22 @@ import {
   readRunStatus, resolveRedisUrl, submitRun, type RunStatus,
 } from '../jobs/index.js';
 import { SCORE_CHUNK_LINES, TEST_MODEL_WARNING, defaultModelPath } from '../rerank/index.js';
-import { readLines } from './input.js';
+import { writeTrecRun } from '../eval/trec-run.js';
+import { parseInputFormat, readJobInput } from './jobs-input.js';
 import { intOption, stringOption, writeStdout } from './main.js';
 
 /** The manifest `submit` leaves in --out DIR, so later commands can be given DIR instead of the id. */
 const JOB_FILE = 'job.json';
+/** Where `collect` writes a candidate list's reranked TREC run. */
+const RUN_FILE = 'run.trec';
 const POLL_MS = 1000;
 
 export const JOBS_HELP = {
   text: `Usage: turborank jobs <submit|status|wait|collect> [options]
 
-Bulk scoring across machines: \`submit\` cuts JSON Lines of {"query": …, "document": …} into
-shards on a BullMQ queue in Redis; \`turborank worker\` processes (any number, anywhere)
+Bulk scoring across machines: \`submit\` cuts JSON Lines of {"query": …, "document": …} (or
+candidate lists: TREC DL JSON, a BEIR folder with a run; see --format) into shards on a BullMQ
+queue in Redis; \`turborank worker\` processes (any number, anywhere)
 score them; \`collect\` merges the results, in input order, into DIR/scores.jsonl: the
 same lines \`turborank score\` writes for the same input.
 
@@ -38,7 +42,13 @@ The Redis URL may come from TURBORANK_REDIS_URL instead of --redis.
 Options:
       --redis URL          redis:// or rediss:// URL (env TURBORANK_REDIS_URL)
   -m, --model M            submit: the model workers must serve (they check its files' checksum)
-      --in FILE            submit: the pairs, JSON Lines ('-': stdin)
+      --in FILE            submit: the pairs, JSON Lines ('-': stdin), or candidate lists (--format)
+      --format F           submit: pairs (default), trec-dl (TREC DL candidates JSON, as \`eval trec\`),
+                           or beir (--in a BEIR folder, --run its first-stage TREC run; the default
+                           for a folder); candidate lists also get DIR/run.trec, reranked, on collect
+      --run FILE           submit, beir: the run whose candidates to rerank
+      --top-k N            submit, beir: candidates per query from the run (default: all)
+      --split S            submit, beir: the qrels split whose queries count (default test)
       --out DIR            submit: where collect writes scores.jsonl; collect: write there instead
       --shard-size N       submit: lines per shard (default ${SCORE_CHUNK_LINES})
       --max-length N       submit: tokens per pair, longest-first truncation
@@ -55,6 +65,10 @@ Exit codes: 0 done; 1 shards failed or missing (each named), Redis unreachable, 
     redis: { type: 'string' },
     model: { type: 'string', short: 'm' },
     in: { type: 'string' },
+    format: { type: 'string' },
+    run: { type: 'string' },
+    'top-k': { type: 'string' },
+    split: { type: 'string' },
     out: { type: 'string' },
     'shard-size': { type: 'string' },
     'max-length': { type: 'string' },
@@ -91,8 +105,11 @@ export async function runJobs(values: Values, positionals: string[]): Promise<vo
     if (subcommand === 'status') return await status(connection, run, values.json === true);
     if (subcommand === 'wait') return await wait(connection, run, values.json === true, timeoutS);
     const result = await collectRun(connection, run, stringOption(values, 'out'));
-    if (values.json === true) await writeStdout(JSON.stringify({ job: run, file: result.file, lines: result.lines }) + '\n');
-    else process.stderr.write(`turborank: job ${run}: ${result.lines} scores written to ${result.file}\n`);
+    // A candidate list's reranking as a TREC run, beside the scores (ranked by logit).
+    const runFile = result.run ? path.join(path.dirname(result.file), RUN_FILE) : undefined;
+    if (result.run) writeTrecRun(runFile!, result.run, 'turborank');
+    if (values.json === true) await writeStdout(JSON.stringify({ job: run, file: result.file, lines: result.lines, ...(runFile ? { run: runFile } : {}) }) + '\n');
+    else process.stderr.write(`turborank: job ${run}: ${result.lines} scores written to ${result.file}${runFile ? `, the reranked run to ${runFile}` : ''}\n`);
   } finally {
     connection.disconnect();
   }
@@ -110,15 +127,17 @@ async function submit(values: Values, redisUrl: string): Promise<void> {
   const attempts = intOption(values, 'attempts', 1, 100) ?? 3;
   const keepDays = intOption(values, 'keep-days', 1, 365) ?? DEFAULT_KEEP_DAYS;
   const queue = stringOption(values, 'queue') ?? DEFAULT_QUEUE;
-  const lines = readLines(input); // checks the file now, before Redis or the model
+  // Read (or, for pairs, opened and checked) now: a wrong path fails before Redis or the model.
+  const jobInput = await readJobInput(input, parseInputFormat(stringOption(values, 'format'), input), {
+    run: stringOption(values, 'run'), topK: intOption(values, 'top-k'), split: stringOption(values, 'split') ?? 'test',
+  });
   prepareOutDir(out);
   if (model === undefined) process.stderr.write(TEST_MODEL_WARNING + '\n');
   const { checksum } = await modelChecksum(model ?? defaultModelPath());
   const connection = await connectRedis(redisUrl);
   try {
-    const source = input === '-' ? 'stdin' : input;
     const manifest = await submitRun({
-      connection, queue, lines, source, model: model ?? defaultModelPath(), checksum, out: path.resolve(out),
+      connection, queue, ...jobInput, model: model ?? defaultModelPath(), checksum, out: path.resolve(out),
       shardSize, maxLength, batchSize, attempts, keepDays,
     });
     writeAtomically(path.join(out, JOB_FILE), JSON.stringify(manifest, null, 2) + '\n');

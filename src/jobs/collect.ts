@@ -22,6 +22,8 @@ export interface CollectResult {
   readonly manifest: RunManifest;
   readonly file: string;
   readonly lines: number;
+  /** For candidate lists: each query's documents with their logits, in input order. */
+  readonly run?: ReadonlyMap<string, readonly { readonly docId: string; readonly score: number }[]>;
 }
 
 export async function collectRun(connection: Redis, run: string, outDir?: string): Promise<CollectResult> {
@@ -46,10 +48,13 @@ export async function collectRun(connection: Redis, run: string, outDir?: string
   }
   const fd = fs.openSync(temp, 'w');
   let lines = 0;
+  const withIds = manifest.format !== undefined && manifest.format !== 'pairs';
+  const reranked = new Map<string, { docId: string; score: number }[]>();
   try {
     for (let start = 0; start < manifest.shards; start += SHARDS_PER_FETCH) {
       const shards = Array.from({ length: Math.min(SHARDS_PER_FETCH, manifest.shards - start) }, (_, i) => start + i);
       const texts = await connection.hmget(keys.results, ...shards.map(String));
+      const ids = withIds ? await connection.hmget(keys.ids, ...shards.map(String)) : [];
       texts.forEach((text, i) => {
         const shard = shards[i]!;
         const { first, end } = shardLines(manifest, shard);
@@ -60,6 +65,7 @@ export async function collectRun(connection: Redis, run: string, outDir?: string
         }
         fs.writeSync(fd, text);
         lines += count;
+        if (withIds) addToRun(reranked, ids[i] ?? null, text, `job ${run} shard ${shard}`);
       });
     }
     fs.fsyncSync(fd);
@@ -71,7 +77,22 @@ export async function collectRun(connection: Redis, run: string, outDir?: string
   fs.closeSync(fd);
   if (lines !== manifest.lines) throw new JobError(`job ${run}: collected ${lines} scores for ${manifest.lines} input lines`);
   fs.renameSync(temp, file);
-  return { manifest, file, lines };
+  return withIds ? { manifest, file, lines, run: reranked } : { manifest, file, lines };
+}
+
+/** Pairs each output line's logit with the (query id, document id) submit kept for it. */
+function addToRun(run: Map<string, { docId: string; score: number }[]>, idsJson: string | null, text: string, what: string): void {
+  if (idsJson === null) throw new JobError(`${what}: its candidate ids are missing from Redis`, 'submit the job again');
+  const ids = JSON.parse(idsJson) as [string, string][];
+  const lines = text.slice(0, -1).split('\n');
+  if (ids.length !== lines.length) throw new JobError(`${what}: ${ids.length} candidate ids for ${lines.length} scores`, 'submit the job again');
+  lines.forEach((line, i) => {
+    const [queryId, docId] = ids[i]!;
+    const { logit } = JSON.parse(line) as { logit: number };
+    let entries = run.get(queryId);
+    if (!entries) run.set(queryId, (entries = []));
+    entries.push({ docId, score: logit });
+  });
 }
 
 function countLines(text: string): number {

@@ -13,6 +13,16 @@ export const DEFAULT_QUEUE = 'turborank';
 /** How long a run's manifest and results stay in Redis after submission, unless collected and removed earlier. */
 export const DEFAULT_KEEP_DAYS = 7;
 
+/**
+ * What the input was: JSON Lines of pairs, or candidate lists (TREC DL's JSON, a BEIR folder
+ * with a run file) turned into pairs, whose (query id, document id) `collect` keeps to write a
+ * reranked TREC run beside the scores.
+ */
+export type InputFormat = 'pairs' | 'trec-dl' | 'beir';
+
+/** A pair's ids in a candidate list. */
+export type CandidateIds = readonly [queryId: string, docId: string];
+
 /** What `jobs submit` records; `status`, `wait` and `collect` read it back. */
 export interface RunManifest {
   readonly version: 1;
@@ -23,6 +33,7 @@ export interface RunManifest {
   readonly checksum: string;
   /** The input file, as named in messages about its lines. */
   readonly source: string;
+  readonly format: InputFormat;
   /** Where `collect` writes scores.jsonl unless told otherwise. */
   readonly out: string;
   readonly lines: number;
@@ -72,9 +83,9 @@ export function shardOfJobId(run: string, jobId: string | undefined): number | u
  * The run's keys. The run id sits in a hash tag ({…}) so that all of them live in one slot of
  * a Redis Cluster, where a transaction may only touch one slot.
  */
-export function runKeys(run: string): { manifest: string; results: string; refusals: string } {
+export function runKeys(run: string): { manifest: string; results: string; refusals: string; ids: string } {
   const base = `${KEY_PREFIX}:{${run}}`;
-  return { manifest: `${base}:manifest`, results: `${base}:results`, refusals: `${base}:refusals` };
+  return { manifest: `${base}:manifest`, results: `${base}:results`, refusals: `${base}:refusals`, ids: `${base}:ids` };
 }
 
 /** The lines [first, end) of `shard`. */

@@ -7,13 +7,16 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { execTransaction } from './redis.js';
-import { newRunId, runKeys, shardJobId, type RunManifest, type ShardData } from './run-model.js';
+import { newRunId, runKeys, shardJobId, type CandidateIds, type InputFormat, type RunManifest, type ShardData } from './run-model.js';
 
 export interface SubmitOptions {
   readonly connection: Redis;
   readonly queue: string;
   readonly lines: AsyncIterable<[number, string]>;
   readonly source: string;
+  readonly format?: InputFormat;
+  /** For candidate lists: each line's (query id, document id), kept per shard for `collect`. */
+  readonly candidateIds?: readonly CandidateIds[];
   readonly model: string;
   readonly checksum: string;
   readonly out: string;
@@ -47,10 +50,15 @@ export async function submitRun(options: SubmitOptions): Promise<RunManifest> {
   let lines = 0;
   let current: string[] = [];
   let bulk: { name: string; data: ShardData; opts: JobsOptions }[] = [];
+  let bulkIds: Record<string, string> = {};
+  const keys = runKeys(id);
   const flushBulk = async (): Promise<void> => {
     if (bulk.length === 0) return;
+    // The ids first: a shard may be scored as soon as it is added.
+    if (Object.keys(bulkIds).length > 0) await execTransaction(options.connection.multi().hset(keys.ids, bulkIds).pexpireat(keys.ids, expiresAt));
     await queue.addBulk(bulk);
     bulk = [];
+    bulkIds = {};
     options.onProgress?.(lines);
   };
   const cutShard = (): void => {
@@ -59,6 +67,7 @@ export async function submitRun(options: SubmitOptions): Promise<RunManifest> {
       checksum: options.checksum, maxLength: options.maxLength, batchSize: options.batchSize, expiresAt,
     };
     bulk.push({ name: 'score', data, opts: { ...jobOptions, jobId: shardJobId(id, shard) } });
+    if (options.candidateIds) bulkIds[String(shard)] = JSON.stringify(options.candidateIds.slice(data.firstLine, data.firstLine + current.length));
     shard++;
     current = [];
   };
@@ -75,12 +84,11 @@ export async function submitRun(options: SubmitOptions): Promise<RunManifest> {
     await queue.close();
   }
   const manifest: RunManifest = {
-    version: 1, id, queue: options.queue, model: options.model, checksum: options.checksum, source: options.source, out: options.out,
+    version: 1, id, queue: options.queue, model: options.model, checksum: options.checksum, source: options.source, format: options.format ?? 'pairs', out: options.out,
     lines, shards: shard, shardSize: options.shardSize, maxLength: options.maxLength, batchSize: options.batchSize,
     attempts: options.attempts, createdAt, expiresAt,
   };
   // Written last: a run without a manifest is one whose submission did not finish.
-  const keys = runKeys(id);
   await execTransaction(options.connection.multi().set(keys.manifest, JSON.stringify(manifest)).pexpireat(keys.manifest, expiresAt));
   return manifest;
 }

@@ -122,6 +122,36 @@ describe('turborank jobs and worker', () => {
     assert.deepEqual(fs.readdirSync(out), ['job.json']);
   });
 
+  test('candidate lists (TREC DL JSON): collect also writes the reranked TREC run, each score at its pair', async () => {
+    // Scored by the worker the previous test left running on the 'poison' queue.
+    const candidates = [
+      { query: 'what is alibi', hits: ['alibi biases attention by distance', 'paris is in france', 'rerankers score pairs', 'lambda mu'] },
+      { query: 'capital of france', hits: ['paris is the capital of france', 'berlin', 'a marathon is 42 km'] },
+      { query: 'empty one', hits: [] },
+      { query: 'gamma', hits: ['gamma delta', 'epsilon'] },
+    ].map((q, qi) => ({ query: q.query, hits: q.hits.map((content, di) => ({ qid: 100 + qi, docid: `d${qi}-${di}`, content, rank: di + 1, score: 10 - di })) }));
+    const input = path.join(dir, 'dl.json');
+    fs.writeFileSync(input, JSON.stringify(candidates));
+    const out = path.join(dir, 'out-dl');
+    const id = await submit(['--format', 'trec-dl', '--in', input, '--out', out, '--shard-size', '4', '--queue', 'poison']);
+    const waited = await runTurborank(['jobs', 'wait', '--timeout', '60', id], env());
+    assert.equal(waited.code, 0, waited.stderr);
+    const collected = await runTurborank(['jobs', 'collect', '--json', id], env());
+    assert.equal(collected.code, 0, collected.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(collected.stdout) as object).sort(), ['file', 'job', 'lines', 'run']);
+
+    const logits = fs.readFileSync(path.join(out, 'scores.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { logit: number }).logit);
+    const pairs = candidates.flatMap((q) => q.hits.map((h) => ({ qid: String(h.qid), docid: h.docid })));
+    assert.equal(logits.length, pairs.length);
+    const run = fs.readFileSync(path.join(out, 'run.trec'), 'utf8').trim().split('\n').map((l) => l.split(' '));
+    assert.equal(run.length, pairs.length);
+    for (const qid of ['100', '101', '103']) {
+      const rows = run.filter((r) => r[0] === qid);
+      const want = pairs.map((p, i) => ({ ...p, logit: logits[i]! })).filter((p) => p.qid === qid).sort((a, b) => b.logit - a.logit);
+      assert.deepEqual(rows.map((r) => [r[2], Number(r[3]), Number(r[4]), r[5]]), want.map((p, i) => [p.docid, i + 1, p.logit, 'turborank']), `query ${qid}`);
+    }
+  });
+
   test('a worker serving other model files refuses the shards without spending attempts; a matching worker scores them', async () => {
     const model = fixtureDir('bert-minilm-golden');
     const input = path.join(dir, 'mismatch.jsonl');
