@@ -5,6 +5,12 @@
  * with one request per batch (--max-batch-requests 1), the same workload for both.
  *
  *   npm run bench:serve -- --shape turbo --concurrency 1,4,16,64 --requests 96
+ *   npm run bench:serve -- --shape tiny --documents 1 --words 8 --concurrency 1,4,16,64 --requests 128 --repeat 3
+ *
+ * Options: --shape turbo|tiny|base (or --model M), --concurrency list, --requests per level,
+ * --documents per request, --words per document (±50%), --threads per server, --repeat N
+ * (rounds per level; the modes alternate within each round and swap order between rounds,
+ * the best round of each mode is kept), --json.
  *
  * The server runs as its own process, as in production; the model is a random-weight one
  * with a real reranker's shapes (speed depends on shapes, not weights), or --model M.
@@ -218,7 +224,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const requests = Number(values.requests ?? 96);
   const documents = Number(values.documents ?? 8);
   const words = Number(values.words ?? 40);
-  const repeat = Number(values.repeat ?? 1);
+  const repeat = Number(values.repeat ?? 2);
   const threads = values.threads ?? String(Math.max(1, os.availableParallelism()));
   const shape = (values.shape ?? 'turbo') as ShapeName;
   const model = values.model ?? writeShapedModel(shape, fs.mkdtempSync(path.join(os.tmpdir(), `turborank-bench-${shape}-`)));
@@ -238,27 +244,39 @@ async function main(argv: readonly string[]): Promise<void> {
     // longer than the default 30 s, and this measures throughput, not the deadline.
     const serverArgs = ['--model', `bench=${model}`, '--port', '0', '--threads', threads, '--quiet', '--request-timeout', '300'];
     for (const mode of MODES) servers.push(await startServeProcess([...serverArgs, ...mode.args]));
-    for (const server of servers) await runLoad({ url: server.url, bodies, documentsPerRequest: documents, connections: 1, amount: 4 }); // warm-up
+    // Warm-up, enough to reach every code path's JIT tier in both servers: with a short one the
+    // mode measured first pays for it, and the first level is skewed against it.
+    for (const server of servers) await runLoad({ url: server.url, bodies, documentsPerRequest: documents, connections: 4, amount: 48 });
+    const loadBefore = loadAverage();
     const rows: Row[] = [];
     for (const connections of concurrencies) {
-      for (const [m, mode] of MODES.entries()) {
-        let best: Row | undefined;
-        for (let r = 0; r < repeat; r++) {
+      const best: (Row | undefined)[] = MODES.map(() => undefined);
+      for (let r = 0; r < repeat; r++) {
+        // Modes alternate, in swapped order each round, so drift in a shared machine's speed
+        // falls on both alike.
+        const order = r % 2 === 0 ? [...MODES.keys()] : [...MODES.keys()].reverse();
+        for (const m of order) {
           const before = await batchTotals(servers[m]!.url);
           const result = await runLoad({ url: servers[m]!.url, bodies, documentsPerRequest: documents, connections, amount: Math.max(requests, 2 * connections) });
           const after = await batchTotals(servers[m]!.url);
           const batches = after.batches - before.batches;
+          const pairs = after.pairs - before.pairs;
           const row = {
-            mode: mode.label, ...result, pairsPerBatch: (after.pairs - before.pairs) / batches, requestsPerBatch: (after.requests - before.requests) / batches,
-            cpuMsPerDocument: (1000 * (after.cpuSeconds - before.cpuSeconds)) / (after.pairs - before.pairs),
+            mode: MODES[m]!.label, ...result, pairsPerBatch: pairs / batches, requestsPerBatch: (after.requests - before.requests) / batches,
+            cpuMsPerDocument: (1000 * (after.cpuSeconds - before.cpuSeconds)) / pairs,
+            inferenceMsPerDocument: (1000 * (after.inferenceSeconds - before.inferenceSeconds)) / pairs,
           };
-          if (!best || row.requestsPerSecond > best.requestsPerSecond) best = row;
+          process.stderr.write(`round ${r + 1}, ${row.mode}, ${connections} connections: ${row.requestsPerSecond.toFixed(2)} requests/s, ` +
+            `${row.pairsPerBatch.toFixed(1)} pairs per batch, load ${loadAverage().toFixed(1)}\n`);
+          if (!best[m] || row.requestsPerSecond > best[m].requestsPerSecond) best[m] = row;
         }
-        rows.push(best!);
-        process.stderr.write(`${mode.label}, ${connections} connections: ${best!.requestsPerSecond.toFixed(2)} requests/s\n`);
       }
+      rows.push(...(best as Row[]));
     }
-    const header = { machine: machineDescription(), date: new Date().toISOString(), model: values.model ?? `random ${shape} shape`, threads, documents, words };
+    const header = {
+      machine: machineDescription(), date: new Date().toISOString(), model: values.model ?? `random ${shape} shape`, threads, documents, words, repeat,
+      loadAverage: [loadBefore, loadAverage()].map((l) => Number(l.toFixed(1))),
+    };
     if (values.json) process.stdout.write(JSON.stringify({ ...header, rows }) + '\n');
     else process.stdout.write(formatTable(header, rows));
   } finally {
@@ -266,33 +284,57 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-type Row = LoadResult & { readonly mode: string; readonly pairsPerBatch: number; readonly requestsPerBatch: number; readonly cpuMsPerDocument: number };
+/** The 1-minute load average: how busy the shared machine was around the run. */
+function loadAverage(): number {
+  return os.loadavg()[0] ?? NaN;
+}
+
+type Row = LoadResult & {
+  readonly mode: string; readonly pairsPerBatch: number; readonly requestsPerBatch: number;
+  readonly cpuMsPerDocument: number; readonly inferenceMsPerDocument: number;
+};
 
 /**
  * Batches run so far, the pairs and requests in them, and the server's CPU seconds, from its
  * /metrics. CPU time per document measures the work batching saves even on a busy machine,
  * where wall-clock throughput also measures the neighbours.
  */
-async function batchTotals(url: string): Promise<{ batches: number; pairs: number; requests: number; cpuSeconds: number }> {
+async function batchTotals(url: string): Promise<{ batches: number; pairs: number; requests: number; cpuSeconds: number; inferenceSeconds: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const sample = (name: string): number => Number(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[2] ?? 0);
   return {
     batches: sample('turborank_batch_size_count'), pairs: sample('turborank_batch_size_sum'), requests: sample('turborank_batch_requests_sum'),
-    cpuSeconds: sample('turborank_process_cpu_seconds_total'),
+    cpuSeconds: sample('turborank_process_cpu_seconds_total'), inferenceSeconds: sample('turborank_inference_duration_seconds_sum'),
   };
 }
 
 function formatTable(header: Record<string, unknown>, rows: readonly Row[]): string {
+  const [loadBefore, loadAfter] = header.loadAverage as number[];
   const lines = [
-    `machine ${header.machine}; model ${header.model}; ${header.threads} threads; ${header.documents} documents of ~${header.words} words per request`,
+    `machine ${header.machine}; ${header.date}; model ${header.model}; ${header.threads} threads per server; ` +
+      `${header.documents} documents of ~${header.words} words per request; best of ${header.repeat} interleaved rounds; 1-minute load average ${loadBefore} before, ${loadAfter} after`,
     '',
-    '| batching | connections | answered/sent | requests/s | documents/s | p50 ms | p95 ms | p99 ms | pairs per batch | requests per batch | server CPU ms per document | 4xx | 5xx | errors |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| batching | connections | answered/sent | requests/s | documents/s | p50 ms | p95 ms | p99 ms | pairs per batch | requests per batch | inference ms per document | server CPU ms per document | 4xx | 5xx | errors |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.mode} | ${r.connections} | ${r.answered}/${r.sent} | ${r.requestsPerSecond.toFixed(1)} | ${r.documentsPerSecond.toFixed(0)} | ` +
-      `${r.latencyMs.p50.toFixed(0)} | ${r.latencyMs.p95.toFixed(0)} | ${r.latencyMs.p99.toFixed(0)} | ${r.pairsPerBatch.toFixed(1)} | ${r.requestsPerBatch.toFixed(1)} | ${r.cpuMsPerDocument.toFixed(1)} | ` +
-      `${r.status4xx} | ${r.status5xx} | ${r.errors} |`),
+      `${r.latencyMs.p50.toFixed(0)} | ${r.latencyMs.p95.toFixed(0)} | ${r.latencyMs.p99.toFixed(0)} | ${r.pairsPerBatch.toFixed(1)} | ${r.requestsPerBatch.toFixed(1)} | ` +
+      `${r.inferenceMsPerDocument.toFixed(1)} | ${r.cpuMsPerDocument.toFixed(1)} | ${r.status4xx} | ${r.status5xx} | ${r.errors} |`),
+    '',
+    'cross-request batching ÷ one request per batch, at each concurrency:',
+    '',
+    '| connections | requests/s | server CPU ms per document |',
+    '| --- | --- | --- |',
+    ...ratios(rows).map((q) => `| ${q.connections} | ${q.throughput.toFixed(2)}× | ${q.cpu.toFixed(2)}× |`),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** Batching's row over the one-request row at each concurrency. */
+function ratios(rows: readonly Row[]): { connections: number; throughput: number; cpu: number }[] {
+  const [batching, single] = MODES.map((m) => rows.filter((r) => r.mode === m.label));
+  return batching!.map((b, i) => ({
+    connections: b.connections, throughput: b.requestsPerSecond / single![i]!.requestsPerSecond, cpu: b.cpuMsPerDocument / single![i]!.cpuMsPerDocument,
+  }));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
