@@ -140,9 +140,12 @@ export async function evaluateRag(options: RagEvalOptions): Promise<RagEvalResul
 async function retrieve(dataset: RagDataset, options: RagEvalOptions, topK: number): Promise<{ run: Run; file: string; tag: string }> {
   if (options.runFile) {
     const { run, tag } = await readTrecRun(options.runFile);
-    const missing = [...dataset.queries.keys()].filter((q) => !run.has(q)).length;
-    if (missing === dataset.queries.size) throw new InputError(`${options.runFile}: none of the queries of ${dataset.file} is in this run`, 'the run must use the dataset\'s query ids');
-    if (missing > 0) options.log?.(`warning: ${missing} of ${dataset.queries.size} queries are not in ${options.runFile}; they count as misses`);
+    const missing = [...dataset.queries.keys()].filter((q) => !run.has(q));
+    if (missing.length === dataset.queries.size) throw new InputError(`${options.runFile}: none of the queries of ${dataset.file} is in this run`, 'the run must use the dataset\'s query ids');
+    // Queries without an expected chunk are skipped anyway: only the evaluated ones count as misses.
+    const evaluated = [...dataset.queries.keys()].filter((q) => (dataset.relevant.get(q)?.size ?? 0) > 0);
+    const misses = evaluated.filter((q) => !run.has(q)).length;
+    if (misses > 0) options.log?.(`warning: ${misses} of the ${evaluated.length} evaluated queries are not in ${options.runFile}; they count as misses`);
     return { run, file: options.runFile, tag };
   }
   // BM25 over a few hundred chunks takes milliseconds: it is not worth saving for reuse.

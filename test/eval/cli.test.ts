@@ -76,6 +76,24 @@ describe('turborank eval / report', { concurrency: 3 }, () => {
     assert.ok(json.reranked.mrr >= 0 && json.reranked.mrr <= 2 / 3);
   });
 
+  test('eval rag --run reranks another retriever\'s TREC run instead of BM25', async () => {
+    // A dense retriever's run: r1 → c2 (relevant), c1; r2 → c1, c3 (relevant); nothing for r3.
+    const runFile = path.join(work, 'dense.run');
+    fs.writeFileSync(runFile, 'r1 Q0 c2 1 0.9 dense\nr1 Q0 c1 2 0.8 dense\nr2 Q0 c1 1 0.7 dense\nr2 Q0 c3 2 0.6 dense\n');
+    const r = await runCli(['eval', 'rag', '--data', writeRagFixture(path.join(work, 'rag-run')), '--run', runFile, '--model', MODEL, '--top-k', '2', '--top-n', '1', '--out', path.join(out, 'rag-run'), '--json', ...FAST]);
+    assertOk(r);
+    const json = parseJson<{ queries: number; retriever: string; retrieved: { hitRate: number; mrr: number }; reranked: { hitRate: number; mrr: number }; runs: { retriever: string; reranked: string }; timing: { scoredPairs: number } }>(r);
+    assert.equal(json.queries, 3);
+    assert.equal(json.runs.retriever, runFile);
+    close(json.retrieved.hitRate, 1 / 3, 'the run\'s own top 1: r1 hits, r2 and r3 miss');
+    close(json.retrieved.mrr, 1 / 3, 'MRR of the run');
+    assert.equal(json.timing.scoredPairs, 4, 'exactly the run\'s four candidates are scored');
+    const reranked = fs.readFileSync(json.runs.reranked, 'utf8').trim().split('\n').map((l) => { const [q, , d] = l.split(' '); return `${q} ${d}`; });
+    assert.deepEqual(reranked.sort(), ['r1 c1', 'r1 c2', 'r2 c1', 'r2 c3'], 'the reranked run holds the given candidates');
+    assert.ok([0, 1 / 3, 2 / 3].some((v) => Math.abs(json.reranked.hitRate - v) < 1e-9), `hit rate after reranking the run: ${json.reranked.hitRate}`);
+    assert.match(r.stderr, /warning: 1 of the 3 evaluated queries are not in .*dense\.run; they count as misses/);
+  });
+
   test('eval trec reranks the given candidates and reports NDCG@10', async () => {
     const r = await runCli(['eval', 'trec', '--data', writeTrecFixture(path.join(work, 'tiny-dl')), '--model', MODEL, '--out', path.join(out, 'trec'), '--json', ...FAST]);
     assertOk(r);
@@ -109,7 +127,7 @@ describe('turborank eval / report', { concurrency: 3 }, () => {
     assertFailure(await runCli(['eval', 'beir']), 2, /--data is required/);
     assertFailure(await runCli(['eval', 'beir', '--data', beirData, '--top-n', '3']), 2, /--top-n does not apply to eval beir/);
     assertFailure(await runCli(['eval', 'rag', '--data', 'x.json', '--top-k', '3', '--top-n', '5']), 2, /--top-n \(5\) cannot exceed --top-k \(3\)/);
-    assertFailure(await runCli(['eval', 'speed', '--precision', 'int8']), 2, /int8 is not available/);
+    assertFailure(await runCli(['eval', 'speed', '--precision', 'fp8']), 2, /--precision must be one of fp32, int8, got 'fp8'/);
     assertFailure(await runCli(['eval', 'beir', '--data', beirData, '--k1', 'x']), 2, /--k1 must be a number/);
   });
 
