@@ -89,6 +89,15 @@ const shiftedPositions = (shift: number) => (w: WeightLookup): WeightLookup => (
   return shifted;
 };
 
+/**
+ * query_proj's weight and bias times `factor`. Every attention term is linear in it (q·k, q·Kr,
+ * k·Qr with Qr = Wq·R + bq), so this multiplies the scores by `factor`: a different scale.
+ */
+const scaledQueries = (factor: number) => (w: WeightLookup): WeightLookup => (name, shape) => {
+  const table = w(name, shape);
+  return /attention\.self\.query_proj\.(weight|bias)$/.test(name) ? table.map((v) => v * factor) : table;
+};
+
 const MISTAKES: Record<(typeof FIXTURES)[number], readonly Mistake[]> = {
   'xlmr-golden': [
     ['positions_from_zero', (s) => s, shiftedPositions(2)],
@@ -100,6 +109,11 @@ const MISTAKES: Record<(typeof FIXTURES)[number], readonly Mistake[]> = {
     // Distances clamped to ±16 instead of log-bucketed: the same 32 rows.
     ['linear_buckets', (s) => ({ ...s, deberta: { ...s.deberta!, positionBuckets: 0, maxRelativePositions: 16 } })],
     ['gelu_tanh', (s) => ({ ...s, hiddenAct: 'gelu_new', deberta: { ...s.deberta!, poolerAct: 'gelu_new' } })],
+    // Dividing by √d instead of √(3d).
+    ['scale_sqrt_d', (s) => s, scaledQueries(Math.sqrt(3))],
+    // A term dropped with the scale kept at √(3d): our graph, told of two terms, divides by √(2d).
+    ['no_c2p', (s) => ({ ...s, deberta: { ...s.deberta!, contentToPosition: false } }), scaledQueries(Math.sqrt(2 / 3))],
+    ['no_p2c', (s) => ({ ...s, deberta: { ...s.deberta!, positionToContent: false } }), scaledQueries(Math.sqrt(2 / 3))],
   ],
 };
 
