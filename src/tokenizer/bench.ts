@@ -18,7 +18,7 @@ export interface TokenizerBenchmark {
   tokens: number;
 }
 
-const QUERY = 'what are the side effects of long term caffeine use';
+export const BENCH_QUERY = 'what are the side effects of long term caffeine use';
 const MAX_LENGTH = 8192;
 
 // English prose words with punctuation and digits, so both WordPiece and byte-level BPE
@@ -32,7 +32,7 @@ const WORDS = (
 ).split(' ');
 
 /** A deterministic document: word j of document i is WORDS[(7i + 13j) mod |WORDS|]. */
-function syntheticDocument(index: number, wordsPerDoc: number): string {
+export function syntheticDocument(index: number, wordsPerDoc: number): string {
   const words: string[] = [];
   for (let j = 0; j < wordsPerDoc; j++) words.push(WORDS[(index * 7 + j * 13) % WORDS.length] ?? '');
   return words.join(' ');
@@ -44,7 +44,7 @@ export async function benchmarkTokenizer(
   wordsPerDoc: number,
 ): Promise<TokenizerBenchmark> {
   const tokenizer = await PairTokenizer.load(tokenizerPath);
-  const pairs = Array.from({ length: nDocs }, (_, i) => ({ query: QUERY, document: syntheticDocument(i, wordsPerDoc) }));
+  const pairs = Array.from({ length: nDocs }, (_, i) => ({ query: BENCH_QUERY, document: syntheticDocument(i, wordsPerDoc) }));
   await tokenizer.encodePairs(pairs.slice(0, 1), MAX_LENGTH); // warm-up: thread pool, caches
   const start = performance.now();
   const encoded = await tokenizer.encodePairs(pairs, MAX_LENGTH);
