@@ -79,6 +79,7 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Run
   const worker = new Worker<ShardData, ShardResult>(options.queue, scoreShardJob, {
     connection,
     name,
+    autorun: false, // started below, once listeners are on and 'started' is logged
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
     stalledInterval: options.stalledIntervalMs,
@@ -95,6 +96,8 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Run
   worker.on('error', (err) => options.log({ event: 'error', error: err.message }));
   await worker.waitUntilReady();
   options.log({ event: 'started', worker: name, queue: options.queue, model: pool.modelName, checksum, concurrency: options.concurrency, threads: options.threads ?? 'all cores' });
+  // Resolves when the worker is closed; its errors also reach the 'error' listener.
+  worker.run().catch((err: unknown) => options.log({ event: 'error', error: (err as Error).message }));
 
   let stopping: Promise<void> | undefined;
   return {

@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { connectRedis, readRunStatus, type RunStatus } from '../../src/jobs/index.js';
 import { runTurborank, startLocalRedis, startWorkerProcess, syntheticPairs, type LocalRedis, type WorkerLogLine, type WorkerProcess } from '../../src/bench/job-processes.js';
 import { fixtureDir, tempDir } from '../helpers.js';
 
@@ -14,13 +16,16 @@ const FAST_LOCKS = ['--lock-duration', '2000', '--stalled-interval', '1000'];
 
 describe('turborank jobs and worker', () => {
   let redis: LocalRedis;
+  let connection: Redis;
   const workers: WorkerProcess[] = [];
   const dir = tempDir('turborank-jobs-');
 
   before(async () => {
     redis = await startLocalRedis();
+    connection = await connectRedis(redis.url);
   });
   after(async () => {
+    connection?.disconnect();
     for (const w of workers) w.kill();
     await Promise.all(workers.map((w) => w.exited));
     await redis.stop();
@@ -38,6 +43,15 @@ describe('turborank jobs and worker', () => {
     const id = r.stdout.trim();
     assert.match(id, /^[0-9a-z][0-9a-z._-]+$/, r.stdout);
     return id;
+  };
+  /** Where a job stands, read in this process (the CLI's status and wait are tested on their own). */
+  const status = (id: string): Promise<RunStatus> => readRunStatus(connection, id);
+  const finished = async (id: string, timeoutMs = 60_000): Promise<RunStatus> => {
+    for (const deadline = Date.now() + timeoutMs; ;) {
+      const s = await status(id);
+      if (s.finished || Date.now() > deadline) return s;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   };
   const isShardEvent = (event: string, shard?: number) => (line: WorkerLogLine): boolean => line.event === event && (shard === undefined || line.shard === shard);
 
@@ -84,6 +98,19 @@ describe('turborank jobs and worker', () => {
     assert.ok(survivor.logs.some((l) => l.event === 'stopped'));
   });
 
+  test('SIGTERM past --shutdown-grace hands the current shard back to the queue at once, without spending an attempt', async () => {
+    const input = path.join(dir, 'pairs.jsonl'); // 3000 pairs, written by the first test: one shard of several seconds
+    const id = await submit(['--in', input, '--out', path.join(dir, 'out-release'), '--shard-size', '3000', '--queue', 'release']);
+    const w = await worker(['--queue', 'release', '--shutdown-grace', '0']);
+    await w.waitFor(isShardEvent('shard-start', 0));
+    w.kill('SIGTERM');
+    assert.deepEqual(await w.exited, { code: 0, signal: null });
+    assert.ok(w.logs.some(isShardEvent('shard-released', 0)), JSON.stringify(w.logs));
+    assert.ok(!w.logs.some(isShardEvent('shard-done')));
+    const s = await status(id);
+    assert.deepEqual({ done: s.doneShards, active: s.activeShards, failed: s.failed.length }, { done: 0, active: 0, failed: 0 }, 'back in the queue, not active and not failed');
+  });
+
   test('a poisoned shard fails at once with its line named, the rest are scored, and collect refuses naming it', async () => {
     const lines = syntheticPairs(250, 7).split('\n');
     lines[136] = '{"query": "q", "document": '; // line 137: bad JSON, in shard 2 (lines 101-150)
@@ -108,10 +135,8 @@ describe('turborank jobs and worker', () => {
     // Bad input is not retried: one attempt each.
     assert.equal(w.logs.filter(isShardEvent('shard-start', 2)).length, 1);
 
-    const status = await runTurborank(['jobs', 'status', '--json', id], env());
-    assert.equal(status.code, 0, status.stderr);
-    const s = JSON.parse(status.stdout) as { done_shards: number; done_lines: number; failed: { shard: number }[]; finished: boolean; complete: boolean };
-    assert.deepEqual({ done: s.done_shards, lines: s.done_lines, failed: s.failed.map((f) => f.shard), finished: s.finished, complete: s.complete },
+    const s = await status(id);
+    assert.deepEqual({ done: s.doneShards, lines: s.doneLines, failed: s.failed.map((f) => f.shard), finished: s.finished, complete: s.complete },
       { done: 3, lines: 150, failed: [2, 4], finished: true, complete: false });
 
     const collected = await runTurborank(['jobs', 'collect', id], env());
@@ -134,8 +159,7 @@ describe('turborank jobs and worker', () => {
     fs.writeFileSync(input, JSON.stringify(candidates));
     const out = path.join(dir, 'out-dl');
     const id = await submit(['--format', 'trec-dl', '--in', input, '--out', out, '--shard-size', '4', '--queue', 'poison']);
-    const waited = await runTurborank(['jobs', 'wait', '--timeout', '60', id], env());
-    assert.equal(waited.code, 0, waited.stderr);
+    assert.equal((await finished(id)).complete, true);
     const collected = await runTurborank(['jobs', 'collect', '--json', id], env());
     assert.equal(collected.code, 0, collected.stderr);
     assert.deepEqual(Object.keys(JSON.parse(collected.stdout) as object).sort(), ['file', 'job', 'lines', 'run']);
@@ -161,14 +185,13 @@ describe('turborank jobs and worker', () => {
 
     const wrong = await worker(['--queue', 'mismatch']); // the bundled test model
     await wrong.waitFor(isShardEvent('shard-refused'));
-    const status = await runTurborank(['jobs', 'status', id], env());
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /0\/40 lines scored/);
-    assert.match(status.stdout, /refused by worker .*test-jinabert-bpe/);
+    const shown = await runTurborank(['jobs', 'status', id], env());
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /0\/40 lines scored/);
+    assert.match(shown.stdout, /refused by worker .*test-jinabert-bpe/);
 
     await worker(['--queue', 'mismatch', '--model', model]);
-    const waited = await runTurborank(['jobs', 'wait', '--timeout', '60', id], env());
-    assert.equal(waited.code, 0, waited.stderr);
+    assert.equal((await finished(id)).complete, true);
     assert.ok(!wrong.logs.some(isShardEvent('shard-start')), 'the mismatched worker never scored a shard');
     assert.ok(!wrong.logs.some(isShardEvent('shard-failed')), 'refusals spend no attempts');
 
