@@ -12,6 +12,7 @@ import { runReport, REPORT_HELP } from './report-command.js';
 import { runScore, SCORE_HELP } from './score-command.js';
 import { runServe, SERVE_HELP } from './serve-command.js';
 import { runTrain, TRAIN_HELP } from './train-command.js';
+import { runData, DATA_HELP } from './data-command.js';
 import { runExport, EXPORT_HELP } from './export-command.js';
 import { runWorker, WORKER_HELP } from './worker-command.js';
 
@@ -27,6 +28,7 @@ Commands:
   report   gather saved eval results into a Markdown report with charts
   serve    HTTP server: Jina, Cohere and TEI rerank APIs, SageMaker, metrics
   train    train or distil a reranker from a JSON config (checkpoints, --resume)
+  data     build training data: corpus, WordPiece vocabulary, pairs, query sets
   export   write a Hugging Face-style ONNX folder (fp32 or int8) that transformers.js loads
   jobs     bulk scoring across machines on a BullMQ queue: submit, status, wait, collect
   worker   score the shards of submitted jobs (run one or many, on any machines)
@@ -51,6 +53,7 @@ const COMMANDS: Record<string, Command> = {
   report: { help: REPORT_HELP.text, options: REPORT_HELP.options, run: runReport },
   serve: { help: SERVE_HELP.text, options: SERVE_HELP.options, run: runServe },
   train: { help: TRAIN_HELP.text, options: TRAIN_HELP.options, run: runTrain },
+  data: { help: DATA_HELP.text, options: DATA_HELP.options, run: runData },
   export: { help: EXPORT_HELP.text, options: EXPORT_HELP.options, run: runExport },
   jobs: { help: JOBS_HELP.text, options: JOBS_HELP.options, run: runJobs },
   worker: { help: WORKER_HELP.text, options: WORKER_HELP.options, run: runWorker },

@@ -47,6 +47,9 @@ export class Bm25Index {
     private readonly analyzer: EnglishAnalyzer,
   ) {}
 
+  /** Per-document score accumulators for search(), all zero between searches. */
+  private scratch: Float64Array | undefined;
+
   get size(): number {
     return this.ids.length;
   }
@@ -81,22 +84,25 @@ export class Bm25Index {
 
   /** The best `k` documents for the query text, best first. */
   search(query: string, k: number): ScoredDocument[] {
-    const scores = new Map<number, number>();
+    // Dense accumulators reused across searches, and a size-k heap instead of sorting every
+    // matching document: a query with common terms touches tens of thousands of documents.
+    const scores = (this.scratch ??= new Float64Array(this.ids.length));
+    const touched: number[] = [];
     for (const [term, boost] of termCounts(this.analyzer.analyze(query))) {
       const p = this.postings.get(term);
       if (!p) continue;
       const weight = f32(boost * this.idf(p.docs.length));
       for (let i = 0; i < p.docs.length; i++) {
         const doc = p.docs[i]!;
-        // Lucene's BM25Scorer: weight − weight / (1 + tf · lengthFactor), in float32.
+        // Lucene's BM25Scorer: weight − weight / (1 + tf · lengthFactor), in float32 (always > 0).
         const termScore = f32(weight - f32(weight / f32(1 + f32(p.freqs[i]! * this.lengthFactor[doc]!))));
-        scores.set(doc, (scores.get(doc) ?? 0) + termScore);
+        if (scores[doc] === 0) touched.push(doc);
+        scores[doc] = scores[doc]! + termScore;
       }
     }
-    const hits: ScoredDocument[] = [];
-    for (const [doc, score] of scores) hits.push({ docId: this.ids[doc]!, score: f32(score) });
-    hits.sort((a, b) => b.score - a.score || compareIds(a.docId, b.docId));
-    return hits.slice(0, k);
+    const hits = topK(touched, (doc) => f32(scores[doc]!), (doc) => this.ids[doc]!, k);
+    for (const doc of touched) scores[doc] = 0;
+    return hits;
   }
 
   private idf(docFreq: number): number {
@@ -124,6 +130,47 @@ function termCounts(terms: readonly string[]): Map<string, number> {
 
 function lengthFactorOf(length: number, avgdl: number, { k1, b }: Bm25Parameters): number {
   return f32(1 / f32(f32(k1) * f32(f32(1 - f32(b)) + f32(f32(f32(b) * length) / avgdl))));
+}
+
+/**
+ * The k best of `docs` by score, descending, ties by id ascending: the order a full sort
+ * gives, from a bounded heap whose root is the worst of the best so far.
+ */
+function topK(docs: readonly number[], scoreOf: (doc: number) => number, idOf: (doc: number) => string, k: number): ScoredDocument[] {
+  const scored = docs.map((doc) => ({ docId: idOf(doc), score: scoreOf(doc) }));
+  const better = (a: ScoredDocument, b: ScoredDocument): boolean => a.score > b.score || (a.score === b.score && compareIds(a.docId, b.docId) < 0);
+  if (scored.length > k * 4 && k > 0) {
+    const heap: ScoredDocument[] = [];
+    const down = (i: number): void => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let worst = i;
+        if (l < heap.length && better(heap[worst]!, heap[l]!)) worst = l;
+        if (r < heap.length && better(heap[worst]!, heap[r]!)) worst = r;
+        if (worst === i) return;
+        [heap[i], heap[worst]] = [heap[worst]!, heap[i]!];
+        i = worst;
+      }
+    };
+    for (const hit of scored) {
+      if (heap.length < k) {
+        heap.push(hit);
+        for (let i = heap.length - 1; i > 0;) {
+          const parent = (i - 1) >> 1;
+          if (!better(heap[parent]!, heap[i]!)) break;
+          [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+          i = parent;
+        }
+      } else if (better(hit, heap[0]!)) {
+        heap[0] = hit;
+        down(0);
+      }
+    }
+    return heap.sort((a, b) => b.score - a.score || compareIds(a.docId, b.docId));
+  }
+  scored.sort((a, b) => b.score - a.score || compareIds(a.docId, b.docId));
+  return scored.slice(0, Math.max(0, k));
 }
 
 /** Lucene sorts ids as UTF-8 bytes; for ids in the Basic Multilingual Plane this is the same order. */
