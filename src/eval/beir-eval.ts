@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { documentText, loadBeir, type BeirDataset } from './beir.js';
-import { Bm25Index, bm25Tag, PYSERINI_BM25, searchAll, type Bm25Parameters } from './bm25.js';
+import { Bm25Index, bm25Tag, PYSERINI_BM25, searchAllInterruptibly, type Bm25Parameters } from './bm25.js';
 import { evaluateRun, type QueryMetrics, type RetrievalMetrics, type Run, type RunEntry } from './metrics.js';
-import { rerankCached, type RerankTask, type SecondStage } from './rerank-run.js';
+import { InterruptedError, rerankCached, type RerankTask, type SecondStage } from './rerank-run.js';
 import { readTrecRun, truncateRun, writeAtomically, writeTrecRun } from './trec-run.js';
 
 export interface BeirEvalOptions {
@@ -111,8 +111,16 @@ async function firstStage(dataset: BeirDataset, options: BeirEvalOptions, topK: 
     log(`BM25: ${file} was made ${difference}; recomputing it`);
   }
   const started = performance.now();
-  const index = Bm25Index.build(dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })), parameters);
-  const run = searchAll(index, dataset.queries, topK);
+  // Indexing a large corpus takes minutes: Ctrl-C (the reranker's signal) stops it between documents.
+  const signal = options.reranker?.signal;
+  let run: Run;
+  try {
+    const index = await Bm25Index.buildInterruptibly(dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })), parameters, { signal });
+    run = await searchAllInterruptibly(index, dataset.queries, topK, { signal });
+  } catch (err) {
+    if (signal?.aborted) throw new InterruptedError('interrupted while building and searching the BM25 index; nothing was saved yet', 'run the same command again to start over');
+    throw err;
+  }
   const seconds = (performance.now() - started) / 1000;
   // The sidecar goes last: a run without one (an interrupted write) is judged by the old rule.
   fs.rmSync(provenanceFile(file), { force: true });

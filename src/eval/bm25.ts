@@ -56,23 +56,35 @@ export class Bm25Index {
 
   /** Indexes documents in the order given (that order is Lucene's internal doc id). */
   static build(documents: Iterable<Bm25Document>, parameters: Bm25Parameters = PYSERINI_BM25, analyzer = new EnglishAnalyzer()): Bm25Index {
-    const ids: string[] = [];
-    const lengths: number[] = [];
-    const building = new Map<string, { docs: number[]; freqs: number[] }>();
-    let totalTokens = 0;
+    const builder = new IndexBuilder(analyzer);
+    for (const document of documents) builder.add(document);
+    return builder.finish(parameters);
+  }
+
+  /**
+   * build() for a command that can be interrupted: it yields to the event loop every
+   * `yieldEvery` documents, so a SIGINT handler runs while a large corpus is being indexed, and
+   * stops there (rejecting with the signal's reason) once `signal` is aborted.
+   */
+  static async buildInterruptibly(
+    documents: Iterable<Bm25Document>, parameters: Bm25Parameters = PYSERINI_BM25, options: { readonly signal?: AbortSignal; readonly yieldEvery?: number } = {},
+  ): Promise<Bm25Index> {
+    const builder = new IndexBuilder(new EnglishAnalyzer());
+    const every = options.yieldEvery ?? 256;
+    let count = 0;
     for (const document of documents) {
-      const doc = ids.length;
-      ids.push(document.id);
-      const terms = analyzer.analyze(document.text);
-      lengths.push(terms.length);
-      totalTokens += terms.length;
-      for (const [term, freq] of termCounts(terms)) {
-        let p = building.get(term);
-        if (!p) building.set(term, (p = { docs: [], freqs: [] }));
-        p.docs.push(doc);
-        p.freqs.push(freq);
-      }
+      builder.add(document);
+      if (++count % every === 0) await yieldOrStop(options.signal);
     }
+    options.signal?.throwIfAborted();
+    return builder.finish(parameters);
+  }
+
+  /** Freezes what IndexBuilder gathered (Lucene's statistics and length norms). */
+  static fromPostings(
+    ids: readonly string[], lengths: readonly number[], building: ReadonlyMap<string, { docs: number[]; freqs: number[] }>,
+    totalTokens: number, parameters: Bm25Parameters, analyzer: EnglishAnalyzer,
+  ): Bm25Index {
     const postings = new Map<string, Postings>();
     for (const [term, p] of building) postings.set(term, { docs: Int32Array.from(p.docs), freqs: Int32Array.from(p.freqs) });
     // Lucene's field statistics count only documents with at least one token in the field.
@@ -115,6 +127,51 @@ export function searchAll(index: Bm25Index, queries: Iterable<[string, string]>,
   const run = new Map<string, ScoredDocument[]>();
   for (const [queryId, text] of queries) run.set(queryId, index.search(text, k));
   return run;
+}
+
+/** searchAll() that yields and stops like Bm25Index.buildInterruptibly. */
+export async function searchAllInterruptibly(index: Bm25Index, queries: Iterable<[string, string]>, k: number, options: { readonly signal?: AbortSignal; readonly yieldEvery?: number } = {}): Promise<Map<string, ScoredDocument[]>> {
+  const run = new Map<string, ScoredDocument[]>();
+  const every = options.yieldEvery ?? 64;
+  for (const [queryId, text] of queries) {
+    run.set(queryId, index.search(text, k));
+    if (run.size % every === 0) await yieldOrStop(options.signal);
+  }
+  options.signal?.throwIfAborted();
+  return run;
+}
+
+async function yieldOrStop(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
+}
+
+/** Postings and lengths gathered document by document, then frozen into a Bm25Index. */
+class IndexBuilder {
+  private readonly ids: string[] = [];
+  private readonly lengths: number[] = [];
+  private readonly building = new Map<string, { docs: number[]; freqs: number[] }>();
+  private totalTokens = 0;
+
+  constructor(private readonly analyzer: EnglishAnalyzer) {}
+
+  add(document: Bm25Document): void {
+    const doc = this.ids.length;
+    this.ids.push(document.id);
+    const terms = this.analyzer.analyze(document.text);
+    this.lengths.push(terms.length);
+    this.totalTokens += terms.length;
+    for (const [term, freq] of termCounts(terms)) {
+      let p = this.building.get(term);
+      if (!p) this.building.set(term, (p = { docs: [], freqs: [] }));
+      p.docs.push(doc);
+      p.freqs.push(freq);
+    }
+  }
+
+  finish(parameters: Bm25Parameters): Bm25Index {
+    return Bm25Index.fromPostings(this.ids, this.lengths, this.building, this.totalTokens, parameters, this.analyzer);
+  }
 }
 
 /** Names the BM25 settings in run-file tags and reports, so a saved run says how it was made. */

@@ -126,6 +126,17 @@ describe('BEIR evaluation', () => {
     assert.equal((await evaluateBeir({ dataDir, outDir: out })).bm25.reused, true);
   });
 
+  test('Ctrl-C while BM25 indexes stops before any scoring and saves no run', async () => {
+    const out = scratchDir('beir-out-');
+    const controller = new AbortController();
+    controller.abort();
+    const scorer = new WordScorer({ crossing: 5 });
+    await assert.rejects(evaluateBeir({ dataDir: writeBeirFixture(), outDir: out, reranker: stage(scorer, controller.signal) }),
+      (err: Error) => err instanceof InterruptedError && /while building and searching the BM25 index; nothing was saved yet/.test(err.message));
+    assert.equal(scorer.calls, 0);
+    assert.deepEqual(fs.readdirSync(out), [], 'no run, sidecar or scores');
+  });
+
   test('an interrupted run keeps what it scored and resumes from there', async () => {
     const out = scratchDir('beir-out-');
     const dataDir = writeBeirFixture();

@@ -65,3 +65,29 @@ describe('Lucene document-length norms (SmallFloat.intToByte4)', () => {
     assert.deepEqual([first!.docId, second!.docId], ['x', 'y']);
   });
 });
+
+describe('BM25 indexing that Ctrl-C can stop', () => {
+  const corpus = (n: number, seen: { count: number }): Iterable<{ id: string; text: string }> => ({
+    *[Symbol.iterator]() {
+      for (let i = 0; i < n; i++) {
+        seen.count++;
+        yield { id: `d${i}`, text: `cat number ${i} and dog ${i % 7}` };
+      }
+    },
+  });
+
+  test('builds the same index as build() when not interrupted', async () => {
+    const a = Bm25Index.build(corpus(600, { count: 0 }));
+    const b = await Bm25Index.buildInterruptibly(corpus(600, { count: 0 }), PYSERINI_BM25, { yieldEvery: 50 });
+    assert.deepEqual(b.search('dog 3 cat', 10), a.search('dog 3 cat', 10));
+  });
+
+  test('stops between documents once the signal is aborted, without reading the rest', async () => {
+    const controller = new AbortController();
+    const seen = { count: 0 };
+    setImmediate(() => controller.abort()); // runs at the first yield, as a SIGINT handler would
+    await assert.rejects(Bm25Index.buildInterruptibly(corpus(100_000, seen), PYSERINI_BM25, { signal: controller.signal, yieldEvery: 100 }), { name: 'AbortError' });
+    assert.ok(seen.count <= 200, `stopped after ${seen.count} of 100000 documents`);
+  });
+});
+
