@@ -16,6 +16,10 @@ per 50 ms and achieved GFLOP/s, next to the float32 matrix-multiply rate ONNX Ru
 reaches on this machine in the same run (a [batch·tokens, hidden] × [hidden, intermediate]
 product). Tokenization is not included.
 
+For what a user of a real model gets (documents per 50 ms and latency of 100-document
+requests at natural and fixed lengths, peak RSS and model size, per model and precision, with
+tokenization), run \`turborank eval speed --model M [--model M2] [--precision int8]\`.
+
 \`bench train\` times training steps instead (forward + backward + AdamW, dropout 0.1, as
 \`turborank train\` runs them) on synthetic batches of --batch-size × --tokens, and reports
 tokens/s and GFLOP/s counting a step as 3× the forward pass, against the same matmul rate.
