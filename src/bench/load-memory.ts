@@ -54,7 +54,7 @@ async function loadAndReport(dir: string): Promise<void> {
  * getrusage's maxrss carries over the peak of the parent that forked it (here, the process that
  * had just made 1.1 GB of random weights).
  */
-function peakRssMiB(): number {
+export function peakRssMiB(): number {
   try {
     const match = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
     if (match) return Number(match[1]) / 1024;

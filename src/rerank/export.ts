@@ -4,7 +4,7 @@
  * AutoModelForSequenceClassification from a local path; Optimum; plain onnxruntime):
  *
  *   config.json              the checkpoint's, with model_type naming a class those libraries have
- *   tokenizer.json, …        copied as they are (tokenizer_config.json written if the model has none)
+ *   tokenizer.json, …        copied; tokenizer_config.json's model_max_length set to the model's limit
  *   onnx/model.onnx          inputs input_ids, attention_mask, token_type_ids (int64 [batch, seq]);
  *                            output logits [batch, labels]; weights embedded
  *
@@ -88,14 +88,16 @@ export function exportModel(model: string, outDir: string, options: ExportOption
   const from = path.dirname(checkpoint.tokenizerPath);
   for (const name of TOKENIZER_FILES) {
     const src = path.join(from, name);
-    if (!fs.existsSync(src)) continue;
+    if (!fs.existsSync(src) || name === 'tokenizer_config.json') continue;
     fs.copyFileSync(src, path.join(outDir, name));
     files.push(name);
   }
-  if (!files.includes('tokenizer_config.json')) {
-    // transformers.js's AutoTokenizer reads it; tokenizer.json holds everything else it needs.
-    fs.writeFileSync(path.join(outDir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: checkpoint.spec.maxPositions }, null, 2) + '\n');
-    files.push('tokenizer_config.json');
-  }
+  // transformers.js's AutoTokenizer reads tokenizer_config.json and caps every max_length at its
+  // model_max_length (Jina ships 512 for models that take 8192): the export carries the limit
+  // turborank applies, the model's own.
+  const tokenizerConfigPath = path.join(from, 'tokenizer_config.json');
+  const tokenizerConfig = fs.existsSync(tokenizerConfigPath) ? (JSON.parse(fs.readFileSync(tokenizerConfigPath, 'utf8')) as Record<string, unknown>) : {};
+  fs.writeFileSync(path.join(outDir, 'tokenizer_config.json'), JSON.stringify({ ...tokenizerConfig, model_max_length: checkpoint.spec.maxPositions }, null, 2) + '\n');
+  files.push('tokenizer_config.json');
   return { dir: outDir, onnxPath, onnxBytes: bytes.byteLength, precision, modelType, files };
 }

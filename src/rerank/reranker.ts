@@ -138,7 +138,7 @@ export class Reranker {
     const maxBatchSize = plan.maxBatchSize ?? this.batchSize;
     const maxBatchTokens = plan.maxBatchTokens ?? Math.max(DEFAULT_BATCH_PLAN.maxBatchTokens, maxBatchSize * 64);
     const logits = new Float32Array(encoded.length);
-    for (const indices of planBatches(encoded, { maxBatchSize, maxBatchTokens })) {
+    for (const indices of planBatches(encoded, { maxBatchSize, maxBatchTokens, batchOverheadTokens: plan.batchOverheadTokens })) {
       const batch = packBatch(indices.map((i) => encoded[i]!), this.tokenizer.padId);
       const out = await this.session.run(batch);
       indices.forEach((original, row) => {

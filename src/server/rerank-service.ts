@@ -79,7 +79,8 @@ export class RerankService {
   /** Scores an admitted request's job; aborting `signal` drops its queued work. */
   async rerank(job: RerankJob, documentsField: string, signal: AbortSignal): Promise<RerankOutcome> {
     const model = this.registry.resolve(job.model);
-    const encoded = await this.encode(model, job, documentsField);
+    // Tokenizing a large request takes a while; the answer must not wait for it past the deadline.
+    const encoded = await untilAborted(this.encode(model, job, documentsField), signal);
     const logits = await model.queue.submit(encoded, signal);
     return { model, results: rank(logits, job.topN), tokens: encoded.reduce((sum, pair) => sum + pair.length, 0) };
   }
@@ -133,6 +134,22 @@ export class RerankService {
     if (err instanceof InputError) return new ApiError(422, 'validation', err.message);
     return err;
   }
+}
+
+/**
+ * `work`'s result, or a rejection with the signal's reason as soon as it aborts. The work
+ * itself goes on (a worker's tokenization cannot be interrupted); its result is dropped.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Best first; equal logits keep input order (Array.prototype.sort is stable). */

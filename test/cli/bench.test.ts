@@ -29,3 +29,14 @@ test('bench --shape tiny --json reports positive throughput', async () => {
   assert.equal(report.matmul.length, 2);
   for (const m of report.matmul) assert.ok(m.gflopsPerSecond > 0, JSON.stringify(m));
 });
+
+test('bench --precision int8 runs the quantized graph and says so', async () => {
+  const r = await runCli(['bench', '--shape', 'tiny', '--tokens', '16', '--pairs', '2', '--batch-size', '2', '--threads', '1', '--precision', 'int8', '--json'], { timeoutMs: 30_000 });
+  assertOk(r);
+  const report = parseJson<BenchJson & { precision: string }>(r);
+  assert.equal(report.precision, 'int8');
+  assert.ok(report.docsPerSecond > 0 && Number.isFinite(report.docsPerSecond), `docsPerSecond ${report.docsPerSecond}`);
+  const bad = await runCli(['bench', '--shape', 'tiny', '--precision', 'int4']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--precision must be one of fp32, int8, got 'int4'/);
+});

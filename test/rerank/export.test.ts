@@ -97,7 +97,7 @@ test('an int8 export runs in transformers.js with the logits of turborank --prec
   const reranker = await Reranker.load(fixtureDir(name), { threads: 1, precision: 'int8', maxLength: expected.tokenizer.max_length });
   // Activations are quantized per tensor, so an int8 logit depends (within rounding) on what
   // else shares its batch: score all cases in one batch on both sides.
-  const logits = await reranker.scoreEncoded(encoded, { maxBatchSize: pairs.length, maxBatchTokens: 2 ** 20 });
+  const logits = await reranker.scoreEncoded(encoded, { maxBatchSize: pairs.length, maxBatchTokens: 2 ** 20, batchOverheadTokens: 1e9 });
   await reranker.close();
   const { model } = await loadWithTransformersJs(out);
   const theirs = await logitsFor(model, encoded, tokenizer.padId);
