@@ -11,7 +11,7 @@ import {
   DEFAULT_KEEP_DAYS, DEFAULT_QUEUE, JobError, collectRun, connectRedis, describeProblem, isRunId, modelChecksum,
   readRunStatus, resolveRedisUrl, submitRun, type RunStatus,
 } from '../jobs/index.js';
-import { SCORE_CHUNK_LINES, TEST_MODEL_WARNING, defaultModelPath } from '../rerank/index.js';
+import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, defaultModelPath } from '../rerank/index.js';
 import { writeTrecRun } from '../eval/trec-run.js';
 import { parseInputFormat, readJobInput } from './jobs-input.js';
 import { intOption, stringOption, writeStdout } from './main.js';
@@ -134,6 +134,16 @@ async function submit(values: Values, redisUrl: string): Promise<void> {
   prepareOutDir(out);
   if (model === undefined) process.stderr.write(TEST_MODEL_WARNING + '\n');
   const { checksum } = await modelChecksum(model ?? defaultModelPath());
+  // A --max-length over the model's limit would fail every shard on the workers: refuse it here
+  // (loading the model is the one way to learn its limit, so only when the option is given).
+  if (maxLength !== undefined) {
+    const reranker = await Reranker.load(model, { threads: 1 });
+    try {
+      await reranker.score([], { maxLength }); // checks maxLength against the model, scores nothing
+    } finally {
+      await reranker.close();
+    }
+  }
   const connection = await connectRedis(redisUrl);
   try {
     const manifest = await submitRun({

@@ -201,7 +201,7 @@ describe('turborank jobs and worker', () => {
     assert.equal(fs.readFileSync(path.join(out, 'scores.jsonl'), 'utf8'), want.stdout);
   });
 
-  test('usage: no Redis URL is exit 2; an unreachable Redis is exit 1 with the URL; an unknown job is named', async () => {
+  test('usage: no Redis URL is exit 2, so is a --max-length over the model\'s limit; an unreachable Redis is exit 1 with the URL; an unknown job is named', async () => {
     const noUrl = await runTurborank(['jobs', 'status', 'x'], { TURBORANK_REDIS_URL: '' });
     assert.equal(noUrl.code, 2);
     assert.match(noUrl.stderr, /no Redis given: pass --redis URL or set TURBORANK_REDIS_URL/);
@@ -209,6 +209,12 @@ describe('turborank jobs and worker', () => {
     const unreachable = await runTurborank(['jobs', 'status', '--redis', 'redis://127.0.0.1:1', 'x']);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+
+    const few = path.join(dir, 'few.jsonl');
+    fs.writeFileSync(few, syntheticPairs(3));
+    const tooLong = await runTurborank(['jobs', 'submit', '--in', few, '--out', path.join(dir, 'out-usage'), '--max-length', '9999999'], env());
+    assert.equal(tooLong.code, 2, tooLong.stderr);
+    assert.match(tooLong.stderr, /--max-length 9999999: .*at most 8192/);
 
     const unknown = await runTurborank(['jobs', 'collect', 'no-such-job'], env());
     assert.equal(unknown.code, 1);
