@@ -68,6 +68,7 @@ export async function collectRun(connection: Redis, run: string, outDir?: string
         if (withIds) addToRun(reranked, ids[i] ?? null, text, `job ${run} shard ${shard}`);
       });
     }
+    if (lines !== manifest.lines) throw new JobError(`job ${run}: collected ${lines} scores for ${manifest.lines} input lines`);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
@@ -75,7 +76,6 @@ export async function collectRun(connection: Redis, run: string, outDir?: string
     throw err;
   }
   fs.closeSync(fd);
-  if (lines !== manifest.lines) throw new JobError(`job ${run}: collected ${lines} scores for ${manifest.lines} input lines`);
   fs.renameSync(temp, file);
   return withIds ? { manifest, file, lines, run: reranked } : { manifest, file, lines };
 }
