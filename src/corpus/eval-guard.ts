@@ -133,50 +133,80 @@ function realPath(file: string): string {
  * Verbatim overlap inside longer texts, which whole-text comparison misses (a pre-training
  * text that quotes an evaluation passage, a chunk cut from one): a training text matches when
  * it contains, as consecutive words in matchKey's form, any SHINGLE-word window of an
- * evaluation-only document, a whole evaluation document shorter than that, or a whole
- * evaluation query of at least MIN_QUERY_WORDS words (shorter queries, "do goldfish grow",
- * occur in ordinary prose and are compared as whole texts only).
+ * evaluation-only document, or a whole evaluation query or short document of at least
+ * PREFIX words. Shorter queries ("do goldfish grow") occur in ordinary prose and are
+ * compared as whole texts only.
+ *
+ * Texts are scanned with a rolling hash over word hashes (two window lengths, O(1) per
+ * position), and every hash hit is confirmed by comparing the words themselves.
  */
 export class Passages {
   static readonly SHINGLE = 12;
-  static readonly MIN_QUERY_WORDS = 8;
-  /** Word sequences (joined by spaces) → evaluation set, grouped by length. */
-  private readonly byLength = new Map<number, Map<string, string>>();
-  /** The first two words of every sequence: most positions of a text are rejected by this alone. */
-  private readonly starts = new Set<string>();
+  static readonly PREFIX = 8;
+  /** Window length → window hash → the sequences whose first `length` words hash so. */
+  private readonly tables = new Map<number, Map<number, { words: string; count: number; set: string }[]>>([[Passages.PREFIX, new Map()], [Passages.SHINGLE, new Map()]]);
+  private size = 0;
 
   addQuery(key: string, set: string): void {
-    const words = key.split(' ').filter((w) => w !== '');
-    if (words.length >= Passages.MIN_QUERY_WORDS) this.add(words, set);
+    const words = split(key);
+    if (words.length >= Passages.PREFIX) this.add(Passages.PREFIX, words, set);
   }
 
   addDocument(key: string, set: string): void {
-    const words = key.split(' ').filter((w) => w !== '');
-    if (words.length < 2) return;
-    if (words.length <= Passages.SHINGLE) { this.add(words, set); return; }
-    for (let i = 0; i + Passages.SHINGLE <= words.length; i++) this.add(words.slice(i, i + Passages.SHINGLE), set);
+    const words = split(key);
+    if (words.length < Passages.PREFIX) return;
+    if (words.length < Passages.SHINGLE) { this.add(Passages.PREFIX, words, set); return; }
+    for (let i = 0; i + Passages.SHINGLE <= words.length; i++) this.add(Passages.SHINGLE, words.slice(i, i + Passages.SHINGLE), set);
   }
 
-  private add(words: string[], set: string): void {
-    let map = this.byLength.get(words.length);
-    if (!map) this.byLength.set(words.length, (map = new Map()));
+  private add(length: number, words: string[], set: string): void {
+    const hashes = words.slice(0, length).map(wordHash);
+    let h = 0;
+    for (const x of hashes) h = (Math.imul(h, BASE) + x) >>> 0;
+    const table = this.tables.get(length)!;
+    let bucket = table.get(h);
+    if (!bucket) table.set(h, (bucket = []));
     const joined = words.join(' ');
-    if (!map.has(joined)) map.set(joined, set);
-    this.starts.add(`${words[0]} ${words[1]}`);
+    if (!bucket.some((e) => e.words === joined)) { bucket.push({ words: joined, count: words.length, set }); this.size++; }
   }
 
   /** The evaluation set whose passage the text (in matchKey form) contains, if any. */
   find(key: string): string | undefined {
-    if (this.byLength.size === 0) return undefined;
-    const words = key.split(' ');
-    for (let i = 0; i + 1 < words.length; i++) {
-      if (!this.starts.has(`${words[i]} ${words[i + 1]}`)) continue;
-      for (const [length, map] of this.byLength) {
-        if (i + length > words.length) continue;
-        const hit = map.get(words.slice(i, i + length).join(' '));
-        if (hit !== undefined) return hit;
+    if (this.size === 0) return undefined;
+    const words = split(key);
+    if (words.length < Passages.PREFIX) return undefined;
+    const prefix = new Uint32Array(words.length + 1);
+    for (let i = 0; i < words.length; i++) prefix[i + 1] = (Math.imul(prefix[i]!, BASE) + wordHash(words[i]!)) >>> 0;
+    for (const [length, table] of this.tables) {
+      if (table.size === 0) continue;
+      const power = POWERS[length]!;
+      for (let i = 0; i + length <= words.length; i++) {
+        const h = (prefix[i + length]! - Math.imul(prefix[i]!, power)) >>> 0;
+        const bucket = table.get(h);
+        if (bucket === undefined) continue;
+        for (const e of bucket) {
+          if (i + e.count <= words.length && words.slice(i, i + e.count).join(' ') === e.words) return e.set;
+        }
       }
     }
     return undefined;
   }
+}
+
+const BASE = 0x01000193;
+const POWERS = (() => {
+  const p = [1];
+  for (let i = 1; i <= Passages.SHINGLE; i++) p.push(Math.imul(p[i - 1]!, BASE) >>> 0);
+  return p;
+})();
+
+function split(key: string): string[] {
+  return key === '' ? [] : key.split(' ');
+}
+
+/** FNV-1a over the word's UTF-16 code units. */
+function wordHash(word: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
