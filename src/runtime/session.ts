@@ -67,7 +67,7 @@ export class CrossEncoderSession {
   static async fromBytes(model: Uint8Array, source: string, options: RuntimeOptions = {}, externalDataFolder?: string): Promise<CrossEncoderSession> {
     const modelSource: ModelSource = { kind: 'bytes', bytes: model, externalDataFolder };
     try {
-      return new CrossEncoderSession(await ort.InferenceSession.create(model, sessionOptions(options, modelSource)), source, modelSource, options);
+      return await new CrossEncoderSession(await ort.InferenceSession.create(model, sessionOptions(options, modelSource)), source, modelSource, options).warmedUp();
     } catch (err) {
       if (err instanceof TurborankError) throw err;
       throw new TurborankError(`${source}: ONNX Runtime refused the graph: ${(err as Error).message}`, 'this is a turborank bug: please report it with the model config', { cause: err });
@@ -89,11 +89,22 @@ export class CrossEncoderSession {
         'load the safetensors checkpoint instead, or export it with `turborank export --precision int8` and load that export');
     }
     try {
-      return new CrossEncoderSession(await ort.InferenceSession.create(path, sessionOptions(options)), path, { kind: 'file', path }, options);
+      return await new CrossEncoderSession(await ort.InferenceSession.create(path, sessionOptions(options)), path, { kind: 'file', path }, options).warmedUp();
     } catch (err) {
       if (err instanceof TurborankError) throw err;
       throw new FileError(path, `ONNX Runtime cannot load this model: ${(err as Error).message}`, 'check that the file is a complete ONNX model (re-download it if it was truncated)', { cause: err });
     }
+  }
+
+  /**
+   * Runs one tiny batch (1 × 8 tokens of id 0, which every vocabulary has) once per session:
+   * ONNX Runtime starts its threads and makes its first allocations on the first run, which cost
+   * a turbo-shape model 80 ms that the user's first request would otherwise pay.
+   */
+  private async warmedUp(): Promise<this> {
+    const ids = new BigInt64Array(8);
+    await this.run({ batchSize: 1, seqLen: 8, inputIds: ids, attentionMask: new BigInt64Array(8).fill(1n), tokenTypeIds: ids, lengths: Int32Array.of(8) });
+    return this;
   }
 
   get inputNames(): readonly string[] {
