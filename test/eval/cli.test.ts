@@ -111,7 +111,9 @@ describe('turborank eval / report', { concurrency: 3 }, () => {
     assert.ok(s.mix.docsPer50ms > 0 && s.mix.latencyMs > 0 && s.peakRssMiB > 0);
     assert.equal(s.lengths[0]!.tokensPerPair, 16);
 
+    // Its own BEIR and RAG results, so the report does not depend on when the other tests end.
     await runCli(['eval', 'beir', '--data', beirData, '--model', MODEL, '--out', path.join(out, 'beir-report'), '--quiet', ...FAST], { timeoutMs: 60_000 });
+    await runCli(['eval', 'rag', '--data', writeRagFixture(path.join(work, 'rag-report')), '--model', MODEL, '--top-k', '3', '--top-n', '2', '--out', path.join(out, 'rag-report'), '--quiet', ...FAST], { timeoutMs: 60_000 });
     const reportDir = path.join(work, 'report');
     const r = await runCli(['report', out, '--out', reportDir, '--json']);
     assertOk(r);
