@@ -104,7 +104,7 @@ describe('turborank eval / report', { concurrency: 3 }, () => {
   });
 
   test('eval speed, then report gathers everything into Markdown and two SVG charts', async () => {
-    const speed = await runCli(['eval', 'speed', '--model', MODEL, '--requests', '1', '--lengths', '16', '--threads', '1', '--out', path.join(out, 'speed'), '--json']);
+    const speed = await runCli(['eval', 'speed', '--model', MODEL, '--requests', '1', '--lengths', '16', '--threads', '1', '--out', path.join(out, 'speed'), '--json'], { timeoutMs: 60_000 });
     assertOk(speed);
     const s = parseJson<{ label: string; modelBytes: number; peakRssMiB: number; mix: { docsPer50ms: number; latencyMs: number }; lengths: { tokensPerPair: number; docsPer50ms: number }[] }>(speed);
     assert.equal(s.modelBytes, fs.statSync(path.join(MODEL, 'model.safetensors')).size);
@@ -115,7 +115,7 @@ describe('turborank eval / report', { concurrency: 3 }, () => {
     await runCli(['eval', 'beir', '--data', beirData, '--model', MODEL, '--out', path.join(out, 'beir-report'), '--quiet', ...FAST], { timeoutMs: 60_000 });
     await runCli(['eval', 'rag', '--data', writeRagFixture(path.join(work, 'rag-report')), '--model', MODEL, '--top-k', '3', '--top-n', '2', '--out', path.join(out, 'rag-report'), '--quiet', ...FAST], { timeoutMs: 60_000 });
     const reportDir = path.join(work, 'report');
-    const r = await runCli(['report', out, '--out', reportDir, '--json']);
+    const r = await runCli(['report', out, '--out', reportDir, '--json'], { timeoutMs: 60_000 });
     assertOk(r);
     const json = parseJson<{ report: string; charts: string[]; models: string[] }>(r);
     assert.deepEqual(json.models, ['bert-minilm-golden']);
