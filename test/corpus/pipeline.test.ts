@@ -131,6 +131,9 @@ describe('turborank data on a tiny world', () => {
     const cli = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'turborank.js'), 'data', 'check', '--config', world.config, '--out', config.output], { encoding: 'utf8' });
     assert.equal(cli.status, 1);
     assert.match(cli.stderr, /match evaluation data/);
+    const bogus = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'turborank.js'), 'data', 'bogus', '--config', world.config], { encoding: 'utf8' });
+    assert.equal(bogus.status, 2);
+    assert.match(bogus.stderr, /unknown data step 'bogus'[\s\S]*sources, corpus, vocab, pairs, queries, check, all/);
   });
 
   test('refuses to read evaluation qrels as a training source, and to run with no evaluation sets', async () => {
