@@ -33,7 +33,8 @@ describe('turborank serve options', () => {
       [['docs.txt'], /serve takes no positional arguments/],
       [['--model', '=x'], /expected NAME=MODEL or MODEL/],
     ];
-    const results = await Promise.all(cases.map(([args]) => runCli(['serve', ...args])));
+    // Generous time: five processes start at once, and the machine may be shared.
+    const results = await Promise.all(cases.map(([args]) => runCli(['serve', ...args], { timeoutMs: 60_000 })));
     results.forEach((r, i) => assertFailure(r, 2, cases[i]![1]));
   });
 
@@ -110,7 +111,8 @@ describe('turborank serve options', () => {
 
 describe('turborank serve processes', { concurrency: 3 }, () => {
   test('SIGTERM drains: the request in flight is answered, then the process exits 0', async () => {
-    const server = await spawnServe(['--model', `tiny=${TINY}`, '--port', '0', '--threads', '1']);
+    // A long deadline: this is about draining, and a busy machine can take a while over 300 documents.
+    const server = await spawnServe(['--model', `tiny=${TINY}`, '--port', '0', '--threads', '1', '--request-timeout', '300']);
     try {
       const events = server.logs.map((l) => l.event);
       assert.ok(events.indexOf('model loaded') >= 0 && events.indexOf('model loaded') < events.indexOf('ready'), `models load before ready: ${events.join(', ')}`);
@@ -159,7 +161,7 @@ describe('turborank serve processes', { concurrency: 3 }, () => {
   });
 
   test('a model that cannot load stops start-up: exit 1, a message, no stack', async () => {
-    const r = await runCli(['serve', '--model', '/nonexistent/reranker', '--port', '0'], { timeoutMs: 30_000 });
+    const r = await runCli(['serve', '--model', '/nonexistent/reranker', '--port', '0'], { timeoutMs: 60_000 });
     assertFailure(r, 1, /\/nonexistent\/reranker/);
   });
 

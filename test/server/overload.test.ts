@@ -46,7 +46,13 @@ test('a request past its deadline gets 503 with Retry-After; its work stops and 
     const cancelled = metricValue(metrics, 'turborank_cancelled_documents_total', { model: 'tiny' }) ?? 0;
     assert.ok(scored < 400, `${scored} of 400 documents were scored after the deadline`);
     assert.ok(scored + cancelled <= 400);
-    const small = await post(`${server.url}/v1/rerank`, { query: QUERY, documents: ['Paris is in France.'] });
+    // The tokenizer may still be finishing the abandoned request (its work cannot be
+    // interrupted), so the next request may need a moment; it must then succeed.
+    let small = await post(`${server.url}/v1/rerank`, { query: QUERY, documents: ['Paris is in France.'] });
+    for (const started = performance.now(); small.status !== 200 && performance.now() - started < 15_000;) {
+      await new Promise((r) => setTimeout(r, 200));
+      small = await post(`${server.url}/v1/rerank`, { query: QUERY, documents: ['Paris is in France.'] });
+    }
     assert.equal(small.status, 200, small.text);
   } finally {
     await server.close();
