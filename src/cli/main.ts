@@ -13,6 +13,7 @@ import { runScore, SCORE_HELP } from './score-command.js';
 import { runServe, SERVE_HELP } from './serve-command.js';
 import { runTrain, TRAIN_HELP } from './train-command.js';
 import { runData, DATA_HELP } from './data-command.js';
+import { runDistill, DISTILL_HELP } from './distill-command.js';
 import { runExport, EXPORT_HELP } from './export-command.js';
 import { runWorker, WORKER_HELP } from './worker-command.js';
 
@@ -29,6 +30,7 @@ Commands:
   serve    HTTP server: Jina, Cohere and TEI rerank APIs, SageMaker, metrics
   train    train or distil a reranker from a JSON config (checkpoints, --resume)
   data     build training data: corpus, WordPiece vocabulary, pairs, query sets
+  distill  the distillation recipe: teacher pre-training, fine-tuning, labels, students
   export   write a Hugging Face-style ONNX folder (fp32 or int8) that transformers.js loads
   jobs     bulk scoring across machines on a BullMQ queue: submit, status, wait, collect
   worker   score the shards of submitted jobs (run one or many, on any machines)
@@ -54,6 +56,7 @@ const COMMANDS: Record<string, Command> = {
   serve: { help: SERVE_HELP.text, options: SERVE_HELP.options, run: runServe },
   train: { help: TRAIN_HELP.text, options: TRAIN_HELP.options, run: runTrain },
   data: { help: DATA_HELP.text, options: DATA_HELP.options, run: runData },
+  distill: { help: DISTILL_HELP.text, options: DISTILL_HELP.options, run: runDistill },
   export: { help: EXPORT_HELP.text, options: EXPORT_HELP.options, run: runExport },
   jobs: { help: JOBS_HELP.text, options: JOBS_HELP.options, run: runJobs },
   worker: { help: WORKER_HELP.text, options: WORKER_HELP.options, run: runWorker },

@@ -1,0 +1,144 @@
+/**
+ * `turborank distill <stage> --config FILE`: the distillation recipe of issue 5 as resumable
+ * stages over `turborank data`'s build: MLM pre-training of the teacher, its fine-tuning as a
+ * cross-encoder, labelling BM25 candidate lists with it, and training the students on the
+ * labels. Each training stage is a generated `turborank train` config (kept in RUN/configs/)
+ * run by the train command itself, resumed from its latest checkpoint and skipped once done.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
+import { distillPaths, readDistillConfig, type DistillConfig } from '../train/distill/config.js';
+import { labelQueries } from '../train/distill/label.js';
+import { buildStudentData, cutTeacher } from '../train/distill/students.js';
+import { stringOption } from './main.js';
+import { runTrain } from './train-command.js';
+
+export const DISTILL_STAGES = ['pretrain', 'finetune', 'label', 'students', 'all'] as const;
+type Stage = (typeof DISTILL_STAGES)[number];
+
+export const DISTILL_HELP = {
+  text: `Usage: turborank distill <stage> --config FILE [options]
+
+Runs the distillation recipe on the data \`turborank data\` built (docs/DISTILL.md):
+
+Stages:
+  pretrain   the teacher's masked-LM pre-training on corpus/pretrain.jsonl (RUN/teacher-pretrain)
+  finetune   the teacher as a JinaBERT cross-encoder on pairs/train.jsonl, bce, dev on
+             pairs/dev.jsonl, from the MLM checkpoint (RUN/teacher)
+  label      the teacher scores the BM25 candidates of queries/queries.jsonl
+             (RUN/labels/labels.jsonl with provenance.json)
+  students   each student trained on the labels with margin-mse and/or listwise-kl
+             (RUN/<name>-<loss>), optionally starting from the teacher's first layers
+  all        the stages above in order
+
+Every stage can be stopped (Ctrl-C) and run again: training resumes from its latest
+checkpoint, labelling skips the queries already labelled, finished stages are skipped.
+
+Options:
+  -c, --config FILE     the distillation config (JSON; e.g. data/distill.json)
+      --quiet           no progress on stderr
+  -h, --help            this help`,
+  options: {
+    config: { type: 'string', short: 'c' },
+    quiet: { type: 'boolean' },
+  },
+} as const;
+
+export async function runDistill(values: Record<string, unknown>, positionals: string[]): Promise<void> {
+  const [stage, ...extra] = positionals;
+  if (stage === undefined) throw new UsageError('which stage?', `turborank distill <${DISTILL_STAGES.join('|')}> --config FILE`);
+  if (!(DISTILL_STAGES as readonly string[]).includes(stage)) throw new UsageError(`unknown distill stage '${stage}'`, `stages: ${DISTILL_STAGES.join(', ')}`);
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'give one stage; `turborank distill all` runs them all');
+  const configFile = stringOption(values, 'config');
+  if (configFile === undefined) throw new UsageError('distill needs --config FILE', 'see docs/DISTILL.md, e.g. --config data/distill.json');
+  const config = readDistillConfig(configFile);
+  const quiet = values.quiet === true;
+  const log = (line: string): void => { if (!quiet) process.stderr.write(`turborank distill: ${line}\n`); };
+  const command = `turborank distill ${stage} --config ${configFile}`;
+  const stages: Stage[] = stage === 'all' ? ['pretrain', 'finetune', 'label', 'students'] : [stage as Stage];
+  for (const s of stages) await runStage(s, config, { command, log, quiet });
+}
+
+interface StageOptions {
+  readonly command: string;
+  readonly log: (line: string) => void;
+  readonly quiet: boolean;
+}
+
+async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promise<void> {
+  const p = distillPaths(c);
+  switch (stage) {
+    case 'pretrain':
+      requireFile(p.corpus, 'turborank data corpus');
+      return train('teacher-pretrain', c, {
+        ...c.teacher.pretrain,
+        model: { shape: { architecture: 'jinabert', ...c.teacher.shape }, tokenizer: c.tokenizer },
+        data: { train: p.corpus }, loss: { name: 'mlm' }, output: p.pretrain,
+      }, o);
+    case 'finetune': {
+      requireFile(p.pairsTrain, 'turborank data pairs');
+      const init = latestCheckpoint(p.pretrain);
+      if (init === undefined && latestCheckpoint(p.finetune) === undefined) throw new UsageError(`no MLM checkpoint in ${p.pretrain}`, 'run `turborank distill pretrain` first');
+      return train('teacher', c, {
+        ...c.teacher.finetune,
+        model: init !== undefined ? { init } : { shape: { architecture: 'jinabert', ...c.teacher.shape }, tokenizer: c.tokenizer },
+        data: { train: p.pairsTrain, ...(fs.existsSync(p.pairsDev) ? { dev: p.pairsDev } : {}) }, loss: { name: 'bce' }, output: p.finetune,
+      }, o);
+    }
+    case 'label': {
+      const report = await labelQueries(c, { command: o.command, log: o.log });
+      o.log(`label: ${report.scored} queries scored, ${report.already} already labelled, ${report.total} in all`);
+      return;
+    }
+    case 'students': {
+      const data = await buildStudentData(c, o.log);
+      const teacher = latestCheckpoint(p.finetune);
+      for (const student of c.students.models) {
+        for (const loss of student.losses) {
+          const output = p.student(student.name, loss);
+          let model: Record<string, unknown> = { shape: { architecture: 'jinabert', ...c.teacher.shape, ...student.shape }, tokenizer: c.tokenizer };
+          if (student.init_from_teacher) {
+            const dir = path.join(c.run, `${student.name}-init`);
+            if (latestCheckpoint(output) === undefined) {
+              if (teacher === undefined) throw new UsageError(`no teacher checkpoint in ${p.finetune}`, 'run `turborank distill finetune` first');
+              cutTeacher(teacher, student, c.teacher.shape, dir);
+            }
+            model = { init: dir };
+          }
+          const lossConfig = loss === 'margin-mse' ? { name: 'margin-mse' } : { name: 'listwise-kl', list_size: data.listSize, temperature: c.students.temperature };
+          await train(`${student.name}-${loss}`, c, { ...student.train, model, data: { train: loss === 'margin-mse' ? data.marginMse : data.listwise }, loss: lossConfig, output }, o);
+        }
+      }
+      return;
+    }
+    case 'all':
+      throw new UsageError('all is not a single stage');
+  }
+}
+
+/**
+ * Writes the stage's training config to RUN/configs/NAME.json (what was run, and what
+ * `turborank train --config` can run by hand) and runs it: resumed when the folder holds a
+ * checkpoint, skipped when that checkpoint is at the configured step count.
+ */
+async function train(name: string, c: DistillConfig, raw: Record<string, unknown>, o: StageOptions): Promise<void> {
+  const file = path.join(c.run, 'configs', `${name}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const config = parseTrainConfig(raw, `${c.configPath} (stage ${name})`);
+  fs.writeFileSync(file, JSON.stringify(raw, null, 2) + '\n');
+  const latest = latestCheckpoint(config.output);
+  const step = latest === undefined ? 0 : (JSON.parse(fs.readFileSync(path.join(config.output, 'latest.json'), 'utf8')) as { step: number }).step;
+  if (step >= config.steps) {
+    o.log(`${name}: done (${path.relative(process.cwd(), latest!)} is at step ${step} of ${config.steps})`);
+    return;
+  }
+  o.log(`${name}: ${latest ? `resuming at step ${step}` : 'starting'} → ${config.output} (config ${file})`);
+  await runTrain({ config: file, resume: latest !== undefined, quiet: o.quiet }, []);
+}
+
+function requireFile(file: string, step: string): void {
+  if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`, `build it first: ${step} (see docs/DATA.md), or fix "data" in the config`);
+}
+

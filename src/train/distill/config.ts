@@ -1,0 +1,123 @@
+/**
+ * The distillation recipe's config (`turborank distill <stage> --config FILE`): where the data
+ * build and the run folder are, the teacher's shape, and per stage the `turborank train`
+ * settings. Each training stage's settings are a training config without model, data, loss
+ * and output (the recipe fills those in), validated by the training config's own schema.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { InputError } from '../../errors.js';
+
+const shapeSchema = z.object({
+  hidden_size: z.number().int().positive(),
+  num_hidden_layers: z.number().int().positive(),
+  num_attention_heads: z.number().int().positive(),
+  intermediate_size: z.number().int().positive(),
+}).strict();
+
+/** `turborank train` keys the recipe does not set itself (validated when the stage runs). */
+const trainSettings = z.record(z.string(), z.unknown()).refine(
+  (o) => !['model', 'data', 'loss', 'output'].some((k) => k in o),
+  { message: 'model, data, loss and output are set by the recipe; give only schedule settings (steps, batch_size, learning_rate, …)' },
+);
+
+export const STUDENT_LOSSES = ['margin-mse', 'listwise-kl'] as const;
+export type StudentLoss = (typeof STUDENT_LOSSES)[number];
+
+const studentSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+  /** Overrides of the teacher's shape (num_hidden_layers at least; a narrower hidden_size if it serves). */
+  shape: shapeSchema.partial(),
+  /** Start from the teacher's embeddings, first layers and head (needs the teacher's width). */
+  init_from_teacher: z.boolean().default(false),
+  losses: z.array(z.enum(STUDENT_LOSSES)).min(1).default(['margin-mse']),
+  train: trainSettings,
+}).strict();
+
+const schema = z.object({
+  /** The run folder: every stage writes under it. */
+  run: z.string(),
+  /** The `turborank data` build folder (corpus/, pairs/, queries/). */
+  data: z.string(),
+  /** The WordPiece vocabulary (tokenizer.json) the teacher is built on. */
+  tokenizer: z.string(),
+  teacher: z.object({
+    shape: shapeSchema,
+    pretrain: trainSettings,
+    finetune: trainSettings,
+  }).strict(),
+  label: z.object({
+    max_length: z.number().int().min(8).default(256),
+    batch_size: z.number().int().positive().default(32),
+    /** Label only the first N queries of queries.jsonl (all by default). */
+    max_queries: z.number().int().positive().optional(),
+    /** Queries scored between two flushes of labels.jsonl (what an interruption can lose). */
+    flush_every: z.number().int().positive().default(64),
+    threads: z.number().int().positive().optional(),
+  }).strict().default({ max_length: 256, batch_size: 32, flush_every: 64 }),
+  students: z.object({
+    /** Margin-MSE pairs per labelled query: the teacher's best candidate against another. */
+    pairs_per_query: z.number().int().positive().default(4),
+    /** Listwise: the teacher's best candidate and list_size − 1 others (queries with fewer candidates are left out). */
+    list_size: z.number().int().min(2).default(8),
+    temperature: z.number().positive().default(1),
+    seed: z.number().int().nonnegative().default(42),
+    models: z.array(studentSchema).min(1),
+  }).strict(),
+}).strict();
+
+export type DistillConfigFile = z.infer<typeof schema>;
+export type StudentConfig = z.infer<typeof studentSchema>;
+export type ModelShape = z.infer<typeof shapeSchema>;
+
+export interface DistillConfig extends DistillConfigFile {
+  readonly configPath: string;
+}
+
+export function readDistillConfig(file: string): DistillConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`, 'pass the distillation config with --config (see docs/DISTILL.md)');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n');
+    throw new InputError(`${file}: invalid distillation config:\n${problems}`, 'fix the fields named above (see docs/DISTILL.md)');
+  }
+  const c = parsed.data;
+  const names = c.students.models.map((m) => m.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new InputError(`${file}: two students are named '${twice}'`, 'give each student its own name (it names its run folder)');
+  const base = path.dirname(path.resolve(file));
+  return {
+    ...c,
+    run: path.resolve(base, c.run),
+    data: path.resolve(base, c.data),
+    tokenizer: path.resolve(base, c.tokenizer),
+    configPath: path.resolve(file),
+  };
+}
+
+/** Where each stage reads and writes. */
+export function distillPaths(c: DistillConfig): {
+  pretrain: string; finetune: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
+  corpus: string; pairsTrain: string; pairsDev: string; queries: string; documents: string; queriesManifest: string;
+} {
+  return {
+    pretrain: path.join(c.run, 'teacher-pretrain'),
+    finetune: path.join(c.run, 'teacher'),
+    labels: path.join(c.run, 'labels'),
+    studentData: path.join(c.run, 'student-data'),
+    student: (name, loss) => path.join(c.run, `${name}-${loss}`),
+    corpus: path.join(c.data, 'corpus', 'pretrain.jsonl'),
+    pairsTrain: path.join(c.data, 'pairs', 'train.jsonl'),
+    pairsDev: path.join(c.data, 'pairs', 'dev.jsonl'),
+    queries: path.join(c.data, 'queries', 'queries.jsonl'),
+    documents: path.join(c.data, 'queries', 'documents.jsonl'),
+    queriesManifest: path.join(c.data, 'queries', 'manifest.json'),
+  };
+}

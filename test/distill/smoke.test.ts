@@ -1,0 +1,159 @@
+/**
+ * The distillation recipe end to end at CI size (issue 5, point 7): a tiny `turborank data`
+ * build from the tiny world test/corpus writes, then `turborank distill all` through the CLI
+ * with tiny shapes and a few steps per stage: the teacher's MLM pre-training and fine-tuning,
+ * labels with provenance, two students (one cut from the teacher, one narrower) with both
+ * distillation losses; the students load with Reranker.load and score. Then labelling is
+ * interrupted by hand (labels.jsonl cut mid-line) and resumes, and a rerun skips every stage.
+ */
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readDataConfig } from '../../src/corpus/config.js';
+import { runDataStep } from '../../src/corpus/pipeline.js';
+import { readSafetensors } from '../../src/checkpoint/safetensors.js';
+import { Reranker } from '../../src/rerank/index.js';
+import { latestCheckpoint } from '../../src/train/index.js';
+import { readDistillConfig } from '../../src/train/distill/config.js';
+import { InputError } from '../../src/errors.js';
+import { assertOk, runCli } from '../cli/support.js';
+import { writeTinyWorld } from '../corpus/fixtures.js';
+
+const SCHEDULE = { steps: 3, batch_size: 4, max_length: 48, learning_rate: 1e-3, dropout: { hidden: 0, attention: 0 }, threads: 1, checkpoint_every: 2, log_every: 1 };
+const TEACHER = { hidden_size: 32, num_hidden_layers: 3, num_attention_heads: 2, intermediate_size: 64 };
+
+function sha256(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function jsonl(file: string): Record<string, unknown>[] {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('turborank distill on a tiny data build', () => {
+  let dir: string;
+  let run: string;
+  let config: string;
+  let build: string;
+  let firstRun: Awaited<ReturnType<typeof runCli>>;
+
+  before(async () => {
+    const world = writeTinyWorld();
+    const data = readDataConfig(world.config);
+    build = data.output;
+    await runDataStep('all', data, { command: 'test', log: () => {} });
+    dir = world.root;
+    run = path.join(dir, 'run');
+    config = path.join(dir, 'distill.json');
+    fs.writeFileSync(config, JSON.stringify({
+      run: 'run', data: 'build', tokenizer: 'build/vocab/tokenizer.json',
+      teacher: { shape: TEACHER, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 } },
+      label: { max_length: 48, batch_size: 8, flush_every: 2, threads: 1 },
+      students: {
+        pairs_per_query: 2, list_size: 3, seed: 3,
+        models: [
+          { name: 'turbo', shape: { num_hidden_layers: 2 }, init_from_teacher: true, losses: ['margin-mse', 'listwise-kl'], train: SCHEDULE },
+          { name: 'tiny', shape: { num_hidden_layers: 1, hidden_size: 16, intermediate_size: 32 }, losses: ['margin-mse'], train: SCHEDULE },
+        ],
+      },
+    }, null, 2));
+    firstRun = await runCli(['distill', 'all', '--config', config], { timeoutMs: 150_000 });
+  });
+
+  test('every stage ran through the CLI and wrote its checkpoint', () => {
+    assertOk(firstRun);
+    for (const [folder, steps] of [['teacher-pretrain', 3], ['teacher', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
+      const latest = JSON.parse(fs.readFileSync(path.join(run, folder, 'latest.json'), 'utf8')) as { step: number };
+      assert.equal(latest.step, steps, folder);
+      assert.ok(fs.existsSync(path.join(run, 'configs', `${folder}.json`)), `${folder}'s generated train config`);
+    }
+    const finetuneLog = jsonl(path.join(run, 'teacher', 'train_log.jsonl'));
+    assert.ok(finetuneLog.at(-1)!.dev !== undefined, 'the teacher is evaluated on pairs/dev.jsonl');
+    const pretrain = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-pretrain.json'), 'utf8')) as { loss: { name: string }; data: { train: string } };
+    assert.equal(pretrain.loss.name, 'mlm');
+    assert.equal(pretrain.data.train, path.join(build, 'corpus', 'pretrain.jsonl'));
+  });
+
+  test('labels cover every query, with the teacher and data they came from', () => {
+    const queries = jsonl(path.join(build, 'queries', 'queries.jsonl'));
+    const labels = jsonl(path.join(run, 'labels', 'labels.jsonl'));
+    assert.ok(queries.length >= 5, `${queries.length} queries`);
+    assert.deepEqual(labels.map((l) => l.query_id), queries.map((q) => q.id));
+    for (const [i, l] of labels.entries()) {
+      const candidates = (queries[i]!.candidates as { id: string }[]).map((c) => c.id);
+      assert.deepEqual(l.doc_ids, candidates);
+      assert.equal((l.logits as number[]).length, candidates.length);
+      assert.ok((l.logits as number[]).every(Number.isFinite));
+    }
+    const provenance = JSON.parse(fs.readFileSync(path.join(run, 'labels', 'provenance.json'), 'utf8')) as { teacher: { checkpoint: string; model_sha256: string }; data: { manifest_sha256: string }; created: string; command: string };
+    const teacher = latestCheckpoint(path.join(run, 'teacher'))!;
+    assert.equal(provenance.teacher.checkpoint, teacher);
+    assert.equal(provenance.teacher.model_sha256, sha256(path.join(teacher, 'model.safetensors')));
+    assert.equal(provenance.data.manifest_sha256, sha256(path.join(build, 'queries', 'manifest.json')));
+    assert.match(provenance.command, /turborank distill all --config/);
+    assert.ok(!Number.isNaN(Date.parse(provenance.created)));
+
+    // The students' data carries the teacher's logits: the best candidate first in each list.
+    const lists = jsonl(path.join(run, 'student-data', 'listwise.jsonl'));
+    const full = labels.filter((l) => (l.doc_ids as string[]).length >= 3);
+    assert.equal(lists.length, full.length, 'one list per query with 3 candidates');
+    for (const [i, list] of lists.entries()) {
+      const teacher = list.teacher as number[];
+      assert.equal(teacher.length, 3);
+      assert.equal(teacher[0], Math.max(...(full[i]!.logits as number[])));
+      assert.deepEqual([...teacher].sort(), [...(full[i]!.logits as number[])].sort());
+    }
+    const pairs = jsonl(path.join(run, 'student-data', 'margin-mse.jsonl'));
+    assert.ok(pairs.length > 0 && pairs.every((p) => (p.teacher_positive as number) >= (p.teacher_negative as number)));
+  });
+
+  test('the students load with Reranker.load and score; turbo starts from the teacher, tiny is narrower', async () => {
+    for (const folder of ['turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+      const reranker = await Reranker.load(latestCheckpoint(path.join(run, folder))!, { threads: 1 });
+      try {
+        const scores = await reranker.score([{ query: 'copy files', document: 'cp copies files and directories' }, { query: 'copy files', document: 'a dictionary of words' }]);
+        assert.equal(scores.length, 2);
+        assert.ok(Array.from(scores).every(Number.isFinite), folder);
+        assert.equal(reranker.info.spec!.numLayers, folder.startsWith('turbo') ? 2 : 1, folder);
+        assert.equal(reranker.info.spec!.hiddenSize, folder.startsWith('turbo') ? 32 : 16, folder);
+      } finally {
+        await reranker.close();
+      }
+    }
+    // The turbo runs start from the teacher's embeddings and first two layers.
+    const init = readSafetensors(path.join(run, 'turbo-init', 'model.safetensors'));
+    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher'))!, 'model.safetensors'));
+    assert.ok(init.names().some((n) => /\.layer\.1\./.test(n)) && !init.names().some((n) => /\.layer\.2\./.test(n)), 'layers 0-1 kept, layer 2 dropped');
+    for (const name of init.names()) assert.deepEqual(init.float32(name), teacher.float32(name), name);
+  });
+
+  test('labelling resumes after an interruption instead of starting over, and a rerun skips every stage', async () => {
+    const file = path.join(run, 'labels', 'labels.jsonl');
+    const full = fs.readFileSync(file, 'utf8');
+    const lines = full.split('\n').filter((l) => l !== '');
+    // As if killed while writing the third line.
+    fs.writeFileSync(file, lines.slice(0, 2).map((l) => l + '\n').join('') + lines[2]!.slice(0, 20));
+    const r = await runCli(['distill', 'label', '--config', config], { timeoutMs: 60_000 });
+    assertOk(r);
+    assert.match(r.stderr, new RegExp(`${lines.length} queries, 2 already labelled, ${lines.length - 2} to score`));
+    assert.equal(fs.readFileSync(file, 'utf8'), full, 'the same labels, each query once');
+
+    const again = await runCli(['distill', 'all', '--config', config], { timeoutMs: 60_000 });
+    assertOk(again);
+    for (const stage of ['teacher-pretrain', 'teacher', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+      assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
+    }
+    assert.match(again.stderr, /0 to score/);
+  });
+
+  test('a config with a recipe-owned key or a bad shape is refused by name', () => {
+    const bad = path.join(dir, 'bad.json');
+    const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, unknown>>;
+    fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, pretrain: { ...SCHEDULE, loss: { name: 'bce' } } } }));
+    assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.pretrain: model, data, loss and output are set by the recipe/.test(e.message));
+    fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, shape: { ...TEACHER, hidden_size: 'big' } } }));
+    assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.shape\.hidden_size/.test(e.message));
+  });
+});
