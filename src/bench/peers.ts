@@ -88,6 +88,8 @@ export interface RaceResult {
     readonly paddingOneBatchPerRequest: number;
   }[];
   readonly results: readonly ContenderResult[];
+  /** Contenders whose process stopped during the race (their other results are left out). */
+  readonly failures: readonly { readonly model: RaceModel; readonly contender: Contender; readonly atRequest: number; readonly message: string }[];
   /** Per model: each contender's documents/s over transformers.js's (one batch per request). */
   readonly ratios: readonly { readonly model: RaceModel; readonly contender: Contender; readonly overTransformersJs: number }[];
 }
@@ -138,6 +140,7 @@ export async function runRace(options: RaceOptions, onProgress: (line: string) =
   try {
     const requests = raceRequests(options.pairs, options.documentsPerRequest, options.seed);
     const results: ContenderResult[] = [];
+    const failures: RaceResult['failures'][number][] = [];
     const workload: RaceResult['workload'][number][] = [];
     for (const model of options.models) {
       const checkpoint = model === 'turbo' ? path.join(work, 'turbo') : goldenTinyDir();
@@ -155,14 +158,24 @@ export async function runRace(options: RaceOptions, onProgress: (line: string) =
         // The machine is shared: the contenders take turns request by request (in rotating
         // order), so a busy spell slows them all alike instead of whichever ran then.
         const latencies = children.map(() => [] as number[]);
+        const failed = new Map<number, string>();
         for (let i = 0; i < requests.length; i++) {
           for (let k = 0; k < children.length; k++) {
             const c = (i + k) % children.length;
-            latencies[c]!.push(await children[c]!.run(i));
+            if (failed.has(c)) continue;
+            try {
+              latencies[c]!.push(await children[c]!.run(i));
+            } catch (err) {
+              // A contender that dies (the kernel's OOM killer, say) is reported, not fatal to the others.
+              failed.set(c, (err as Error).message);
+              failures.push({ model, contender: children[c]!.task.contender, atRequest: i + 1, message: (err as Error).message });
+              onProgress(`${model}: ${(err as Error).message}`);
+            }
           }
           onProgress(`${model}: request ${i + 1} of ${requests.length}`);
         }
         for (const [c, child] of children.entries()) {
+          if (failed.has(c)) continue;
           const result = summarize(child, latencies[c]!, requests, await child.finish());
           onProgress(`${model}: ${result.contender}: ${result.docsPerSecond.toFixed(1)} documents/s, p50 ${result.p50Ms.toFixed(0)} ms, peak RSS ${result.peakRssMiB.toFixed(0)} MiB`);
           results.push(result);
@@ -175,7 +188,7 @@ export async function runRace(options: RaceOptions, onProgress: (line: string) =
       const base = results.find((b) => b.model === r.model && b.contender === 'transformers.js');
       return base ? [{ model: r.model, contender: r.contender, overTransformersJs: r.docsPerSecond / base.docsPerSecond }] : [];
     });
-    return { machine: machineDescription(), date: new Date().toISOString(), options, workload, results, ratios };
+    return { machine: machineDescription(), date: new Date().toISOString(), options, workload, results, ratios, failures };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -370,6 +383,7 @@ export function raceTable(r: RaceResult): string {
     const delta = reference ? median(x.firstLogits.map((v, i) => Math.abs(v - reference.firstLogits[i]!))) : undefined;
     lines.push(`| ${x.model} | ${x.contender} | ${x.docsPerSecond.toFixed(1)} | ${x.docsPer50ms.toFixed(2)} | ${x.p50Ms.toFixed(0)} ms | ${x.p95Ms.toFixed(0)} ms | ${x.peakRssMiB.toFixed(0)} MiB | ${ratio === undefined ? '' : `${ratio.toFixed(2)}×`} | ${delta === undefined ? '' : delta.toExponential(1)} |`);
   }
+  for (const f of r.failures) lines.push(`${f.model}: ${f.contender} stopped at request ${f.atRequest}: ${f.message}`);
   return lines.join('\n') + '\n';
 }
 
