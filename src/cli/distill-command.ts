@@ -80,7 +80,8 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
     case 'finetune': {
       requireFile(p.pairsTrain, 'turborank data pairs');
       const init = latestCheckpoint(p.pretrain);
-      if (init === undefined && latestCheckpoint(p.finetune) === undefined) throw new UsageError(`no MLM checkpoint in ${p.pretrain}`, 'run `turborank distill pretrain` first');
+      // Fine-tuning from a half pre-trained encoder would quietly give a weaker teacher.
+      if (latestCheckpoint(p.finetune) === undefined) requireFinished(p.pretrain, c.teacher.pretrain, 'pretrain', 'teacher.pretrain.steps');
       return train('teacher', c, {
         ...c.teacher.finetune,
         model: init !== undefined ? { init } : { shape: { architecture: 'jinabert', ...c.teacher.shape }, tokenizer: c.tokenizer },
@@ -88,6 +89,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       }, o);
     }
     case 'label': {
+      requireFinished(p.finetune, c.teacher.finetune, 'finetune', 'teacher.finetune.steps');
       const report = await labelQueries(c, { command: o.command, log: o.log });
       o.log(`label: ${report.scored} queries scored, ${report.already} already labelled, ${report.total} in all`);
       return;
@@ -129,13 +131,29 @@ async function train(name: string, c: DistillConfig, raw: Record<string, unknown
   const config = parseTrainConfig(raw, `${c.configPath} (stage ${name})`);
   fs.writeFileSync(file, JSON.stringify(raw, null, 2) + '\n');
   const latest = latestCheckpoint(config.output);
-  const step = latest === undefined ? 0 : (JSON.parse(fs.readFileSync(path.join(config.output, 'latest.json'), 'utf8')) as { step: number }).step;
+  const step = stepOf(config.output) ?? 0;
   if (step >= config.steps) {
     o.log(`${name}: done (${path.relative(process.cwd(), latest!)} is at step ${step} of ${config.steps})`);
     return;
   }
   o.log(`${name}: ${latest ? `resuming at step ${step}` : 'starting'} → ${config.output} (config ${file})`);
   await runTrain({ config: file, resume: latest !== undefined, quiet: o.quiet }, []);
+}
+
+/** Refuses to go on from a training stage that has not reached its configured steps. */
+function requireFinished(folder: string, settings: Record<string, unknown>, stage: string, key: string): void {
+  const step = stepOf(folder);
+  const steps = typeof settings.steps === 'number' ? settings.steps : 0;
+  if (step === undefined) throw new UsageError(`no checkpoint in ${folder}`, `run \`turborank distill ${stage}\` first`);
+  if (step < steps) {
+    throw new UsageError(`${path.basename(folder)} is at step ${step} of ${steps}`, `run \`turborank distill ${stage}\` to finish it (it resumes), or lower ${key} to ${step}`);
+  }
+}
+
+/** The step of the run's latest complete checkpoint, if any. */
+function stepOf(folder: string): number | undefined {
+  if (latestCheckpoint(folder) === undefined) return undefined;
+  return (JSON.parse(fs.readFileSync(path.join(folder, 'latest.json'), 'utf8')) as { step: number }).step;
 }
 
 function requireFile(file: string, step: string): void {

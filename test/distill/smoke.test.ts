@@ -18,7 +18,7 @@ import { Reranker } from '../../src/rerank/index.js';
 import { latestCheckpoint } from '../../src/train/index.js';
 import { readDistillConfig } from '../../src/train/distill/config.js';
 import { InputError } from '../../src/errors.js';
-import { assertOk, runCli } from '../cli/support.js';
+import { assertFailure, assertOk, runCli } from '../cli/support.js';
 import { writeTinyWorld } from '../corpus/fixtures.js';
 
 const SCHEDULE = { steps: 3, batch_size: 4, max_length: 48, learning_rate: 1e-3, dropout: { hidden: 0, attention: 0 }, threads: 1, checkpoint_every: 2, log_every: 1 };
@@ -80,9 +80,14 @@ describe('turborank distill on a tiny data build', () => {
     const queries = jsonl(path.join(build, 'queries', 'queries.jsonl'));
     const labels = jsonl(path.join(run, 'labels', 'labels.jsonl'));
     assert.ok(queries.length >= 5, `${queries.length} queries`);
-    assert.deepEqual(labels.map((l) => l.query_id), queries.map((q) => q.id));
-    for (const [i, l] of labels.entries()) {
-      const candidates = (queries[i]!.candidates as { id: string }[]).map((c) => c.id);
+    assert.deepEqual(labels.map((l) => l.query_id).sort(), queries.map((q) => q.id).sort());
+    // Labelled a task at a time, in turn: the first labels already span the tasks.
+    const sources = new Set(queries.map((q) => q.source));
+    const sourceOf = new Map(queries.map((q) => [q.id, q.source]));
+    assert.equal(new Set(labels.slice(0, sources.size).map((l) => sourceOf.get(l.query_id as string))).size, sources.size);
+    const byId = new Map(queries.map((q) => [q.id as string, q]));
+    for (const l of labels) {
+      const candidates = (byId.get(l.query_id as string)!.candidates as { id: string }[]).map((c) => c.id);
       assert.deepEqual(l.doc_ids, candidates);
       assert.equal((l.logits as number[]).length, candidates.length);
       assert.ok((l.logits as number[]).every(Number.isFinite));
@@ -146,6 +151,13 @@ describe('turborank distill on a tiny data build', () => {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
+  });
+
+  test('labelling with a teacher short of its configured steps is refused', async () => {
+    const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
+    const longer = path.join(dir, 'longer.json');
+    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, finetune: { ...base.teacher!.finetune, steps: 5 } } }));
+    assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher is at step 3 of 5/, /turborank distill finetune/);
   });
 
   test('a config with a recipe-owned key or a bad shape is refused by name', () => {

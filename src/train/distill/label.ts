@@ -1,6 +1,6 @@
 /**
  * The labelling stage: the teacher scores each query's BM25 candidate list (queries/*.jsonl of
- * the data build). Labels are JSON Lines `{query_id, doc_ids, logits}` (logits rounded to 1e-4,
+ * the data build), taking the tasks in turn. Labels are JSON Lines `{query_id, doc_ids, logits}` (logits rounded to 1e-4,
  * far below what distillation can use) beside `provenance.json` (teacher checkpoint and its
  * sha256, the data manifest's sha256, date, command). Resumable: lines are appended and
  * fsynced every `flush_every` queries; a rerun keeps the complete lines, cuts a partial one,
@@ -139,14 +139,26 @@ export function readProvenance(file: string): LabelProvenance {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as LabelProvenance;
 }
 
+/**
+ * The queries in labelling order: round-robin over the tasks (`source`), each in file order.
+ * queries.jsonl is grouped by task, so this makes any prefix (max_queries, or what one session
+ * labelled) a mix of every task, labelled, derived and unlabelled alike.
+ */
 async function readQueries(file: string, max: number | undefined): Promise<QueryLine[]> {
-  const out: QueryLine[] = [];
+  const bySource = new Map<string, QueryLine[]>();
   for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
     if (line === '') continue;
-    if (max !== undefined && out.length >= max) break;
-    out.push(JSON.parse(line) as QueryLine);
+    const q = JSON.parse(line) as QueryLine & { source?: string };
+    const group = bySource.get(q.source ?? '') ?? [];
+    group.push(q);
+    bySource.set(q.source ?? '', group);
   }
-  return out;
+  const groups = [...bySource.values()];
+  const out: QueryLine[] = [];
+  for (let i = 0; groups.some((g) => i < g.length); i++) {
+    for (const g of groups) if (i < g.length) out.push(g[i]!);
+  }
+  return max === undefined ? out : out.slice(0, max);
 }
 
 async function readDocuments(file: string, needed: ReadonlySet<string>): Promise<Map<string, string>> {
