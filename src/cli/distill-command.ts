@@ -11,11 +11,12 @@ import { UsageError } from '../errors.js';
 import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
 import { distillPaths, readDistillConfig, type DistillConfig } from '../train/distill/config.js';
 import { labelQueries } from '../train/distill/label.js';
+import { packRun } from '../train/distill/pack.js';
 import { buildStudentData, cutTeacher } from '../train/distill/students.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
 
-export const DISTILL_STAGES = ['pretrain', 'finetune', 'label', 'students', 'all'] as const;
+export const DISTILL_STAGES = ['pretrain', 'finetune', 'label', 'students', 'all', 'pack'] as const;
 type Stage = (typeof DISTILL_STAGES)[number];
 
 export const DISTILL_HELP = {
@@ -32,6 +33,8 @@ Stages:
   students   each student trained on the labels with margin-mse and/or listwise-kl
              (RUN/<name>-<loss>), optionally starting from the teacher's first layers
   all        the stages above in order
+  pack       RUN/pack/: the finished teacher and students in float16 and the labels gzipped,
+             small enough to commit between sessions (not part of all)
 
 Every stage can be stopped (Ctrl-C) and run again: training resumes from its latest
 checkpoint, labelling skips the queries already labelled, finished stages are skipped.
@@ -113,6 +116,12 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
           await train(`${student.name}-${loss}`, c, { ...student.train, model, data: { train: loss === 'margin-mse' ? data.marginMse : data.listwise }, loss: lossConfig, output }, o);
         }
       }
+      return;
+    }
+    case 'pack': {
+      const files = packRun(c, o.log);
+      if (files.length === 0) throw new UsageError(`nothing to pack in ${c.run}`, 'run `turborank distill finetune` (or label, students) first');
+      o.log(`pack: ${files.length} files, ${files.reduce((n, f) => n + f.bytes, 0)} bytes → ${path.join(c.run, 'pack')}`);
       return;
     }
     case 'all':

@@ -4,13 +4,15 @@
  * with tiny shapes and a few steps per stage: the teacher's MLM pre-training and fine-tuning,
  * labels with provenance, two students (one cut from the teacher, one narrower) with both
  * distillation losses; the students load with Reranker.load and score. Then labelling is
- * interrupted by hand (labels.jsonl cut mid-line) and resumes, and a rerun skips every stage.
+ * interrupted by hand (labels.jsonl cut mid-line) and resumes, a rerun skips every stage, and
+ * `distill pack` writes float16 models that load and score.
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { readDataConfig } from '../../src/corpus/config.js';
 import { runDataStep } from '../../src/corpus/pipeline.js';
 import { readSafetensors } from '../../src/checkpoint/safetensors.js';
@@ -151,6 +153,25 @@ describe('turborank distill on a tiny data build', () => {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
+  });
+
+  test('pack writes float16 models that load and score like their checkpoints, and the labels gzipped', async () => {
+    assertOk(await runCli(['distill', 'pack', '--config', config], { timeoutMs: 60_000 }));
+    const pack = path.join(run, 'pack');
+    assert.deepEqual(fs.readdirSync(pack).sort(), ['labels.jsonl.gz', 'manifest.json', 'provenance.json', 'teacher', 'tiny-margin-mse', 'turbo-listwise-kl', 'turbo-margin-mse']);
+    assert.equal(zlib.gunzipSync(fs.readFileSync(path.join(pack, 'labels.jsonl.gz'))).toString('utf8'), fs.readFileSync(path.join(run, 'labels', 'labels.jsonl'), 'utf8'));
+    const packed = path.join(pack, 'turbo-margin-mse', 'model.safetensors');
+    const full = path.join(latestCheckpoint(path.join(run, 'turbo-margin-mse'))!, 'model.safetensors');
+    assert.ok(readSafetensors(packed).tensors().every((t) => t.dtype === 'F16'));
+    assert.ok(fs.statSync(packed).size < fs.statSync(full).size * 0.55);
+    const pairs = [{ query: 'copy files', document: 'cp copies files and directories' }, { query: 'what is a shell', document: 'a command interpreter' }];
+    const [a, b] = await Promise.all([Reranker.load(path.dirname(packed), { threads: 1 }), Reranker.load(path.dirname(full), { threads: 1 })]);
+    try {
+      const [sa, sb] = [await a.score(pairs), await b.score(pairs)];
+      for (let i = 0; i < pairs.length; i++) assert.ok(Math.abs(sa[i]! - sb[i]!) < 1e-2, `${sa[i]} vs ${sb[i]}`);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 
   test('labelling with a teacher short of its configured steps is refused', async () => {
