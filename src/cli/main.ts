@@ -4,18 +4,6 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MaxLengthError, TurborankError, UsageError } from '../errors.js';
-import { runBench, BENCH_HELP } from './bench-command.js';
-import { runEval, EVAL_HELP } from './eval-command.js';
-import { runJobs, JOBS_HELP } from './jobs-command.js';
-import { runRerank, RERANK_HELP } from './rerank-command.js';
-import { runReport, REPORT_HELP } from './report-command.js';
-import { runScore, SCORE_HELP } from './score-command.js';
-import { runServe, SERVE_HELP } from './serve-command.js';
-import { runTrain, TRAIN_HELP } from './train-command.js';
-import { runData, DATA_HELP } from './data-command.js';
-import { runDistill, DISTILL_HELP } from './distill-command.js';
-import { runExport, EXPORT_HELP } from './export-command.js';
-import { runWorker, WORKER_HELP } from './worker-command.js';
 
 const MAIN_HELP = `turborank: fast cross-encoder rerankers (JinaBERT, BERT, XLM-RoBERTa, DeBERTa-v3) on ONNX Runtime
 
@@ -29,9 +17,9 @@ Commands:
   report   gather saved eval results into a Markdown report with charts
   serve    HTTP server: Jina, Cohere and TEI rerank APIs, SageMaker, metrics
   train    train or distil a reranker from a JSON config (checkpoints, --resume)
+  export   write a Hugging Face-style ONNX folder (fp32 or int8) that transformers.js loads
   data     build training data: corpus, WordPiece vocabulary, pairs, query sets
   distill  the distillation recipe: teacher pre-training, fine-tuning, labels, students
-  export   write a Hugging Face-style ONNX folder (fp32 or int8) that transformers.js loads
   jobs     bulk scoring across machines on a BullMQ queue: submit, status, wait, collect
   worker   score the shards of submitted jobs (run one or many, on any machines)
 
@@ -47,20 +35,28 @@ export interface Command {
   run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<void>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  rerank: { help: RERANK_HELP.text, options: RERANK_HELP.options, run: runRerank },
-  score: { help: SCORE_HELP.text, options: SCORE_HELP.options, run: runScore },
-  bench: { help: BENCH_HELP.text, options: BENCH_HELP.options, run: runBench },
-  eval: { help: EVAL_HELP.text, options: EVAL_HELP.options, run: runEval },
-  report: { help: REPORT_HELP.text, options: REPORT_HELP.options, run: runReport },
-  serve: { help: SERVE_HELP.text, options: SERVE_HELP.options, run: runServe },
-  train: { help: TRAIN_HELP.text, options: TRAIN_HELP.options, run: runTrain },
-  data: { help: DATA_HELP.text, options: DATA_HELP.options, run: runData },
-  distill: { help: DISTILL_HELP.text, options: DISTILL_HELP.options, run: runDistill },
-  export: { help: EXPORT_HELP.text, options: EXPORT_HELP.options, run: runExport },
-  jobs: { help: JOBS_HELP.text, options: JOBS_HELP.options, run: runJobs },
-  worker: { help: WORKER_HELP.text, options: WORKER_HELP.options, run: runWorker },
+/**
+ * Each command's module is imported only when that command runs: together they pull in ONNX
+ * Runtime, tokenizers, BullMQ, Vega and Hono, over a second of CPU at every start.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  rerank: () => import('./rerank-command.js').then((m) => commandOf(m.RERANK_HELP, m.runRerank)),
+  score: () => import('./score-command.js').then((m) => commandOf(m.SCORE_HELP, m.runScore)),
+  bench: () => import('./bench-command.js').then((m) => commandOf(m.BENCH_HELP, m.runBench)),
+  eval: () => import('./eval-command.js').then((m) => commandOf(m.EVAL_HELP, m.runEval)),
+  report: () => import('./report-command.js').then((m) => commandOf(m.REPORT_HELP, m.runReport)),
+  serve: () => import('./serve-command.js').then((m) => commandOf(m.SERVE_HELP, m.runServe)),
+  train: () => import('./train-command.js').then((m) => commandOf(m.TRAIN_HELP, m.runTrain)),
+  export: () => import('./export-command.js').then((m) => commandOf(m.EXPORT_HELP, m.runExport)),
+  data: () => import('./data-command.js').then((m) => commandOf(m.DATA_HELP, m.runData)),
+  distill: () => import('./distill-command.js').then((m) => commandOf(m.DISTILL_HELP, m.runDistill)),
+  jobs: () => import('./jobs-command.js').then((m) => commandOf(m.JOBS_HELP, m.runJobs)),
+  worker: () => import('./worker-command.js').then((m) => commandOf(m.WORKER_HELP, m.runWorker)),
 };
+
+function commandOf(help: { readonly text: string; readonly options: Command['options'] }, run: Command['run']): Command {
+  return { help: help.text, options: help.options, run };
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   // A write error on stdout (EPIPE when the reader goes away, as in `turborank score … | head`)
@@ -77,10 +73,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write('turborank 0.1.0\n');
     return 0;
   }
-  const command = COMMANDS[name];
+  const load = COMMANDS[name];
   let options: Record<string, unknown> | undefined;
   try {
-    if (!command) throw new UsageError(`unknown command '${name}'`, `commands: ${Object.keys(COMMANDS).join(', ')}; see \`turborank --help\``);
+    if (!load) throw new UsageError(`unknown command '${name}'`, `commands: ${Object.keys(COMMANDS).join(', ')}; see \`turborank --help\``);
+    const command = await load();
     let parsed;
     try {
       parsed = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
