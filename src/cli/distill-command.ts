@@ -113,7 +113,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
             model = { init: dir };
           }
           const lossConfig = loss === 'margin-mse' ? { name: 'margin-mse' } : { name: 'listwise-kl', list_size: data.listSize, temperature: c.students.temperature };
-          await train(`${student.name}-${loss}`, c, { ...student.train, model, data: { train: loss === 'margin-mse' ? data.marginMse : data.listwise }, loss: lossConfig, output }, o);
+          await train(`${student.name}-${loss}`, c, { ...student.train, ...student.by_loss[loss], model, data: { train: loss === 'margin-mse' ? data.marginMse : data.listwise }, loss: lossConfig, output }, o);
         }
       }
       return;

@@ -56,7 +56,7 @@ describe('turborank distill on a tiny data build', () => {
       students: {
         pairs_per_query: 2, list_size: 3, seed: 3,
         models: [
-          { name: 'turbo', shape: { num_hidden_layers: 2 }, init_from_teacher: true, losses: ['margin-mse', 'listwise-kl'], train: SCHEDULE },
+          { name: 'turbo', shape: { num_hidden_layers: 2 }, init_from_teacher: true, losses: ['margin-mse', 'listwise-kl'], train: SCHEDULE, by_loss: { 'listwise-kl': { batch_size: 2 } } },
           { name: 'tiny', shape: { num_hidden_layers: 1, hidden_size: 16, intermediate_size: 32 }, losses: ['margin-mse'], train: SCHEDULE },
         ],
       },
@@ -76,6 +76,8 @@ describe('turborank distill on a tiny data build', () => {
     const pretrain = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-pretrain.json'), 'utf8')) as { loss: { name: string }; data: { train: string } };
     assert.equal(pretrain.loss.name, 'mlm');
     assert.equal(pretrain.data.train, path.join(build, 'corpus', 'pretrain.jsonl'));
+    const listwise = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'turbo-listwise-kl.json'), 'utf8')) as { batch_size: number; loss: { name: string; list_size: number } };
+    assert.deepEqual([listwise.batch_size, listwise.loss.name, listwise.loss.list_size], [2, 'listwise-kl', 3], 'by_loss overrides the student\'s schedule');
   });
 
   test('labels cover every query, with the teacher and data they came from', () => {

@@ -33,6 +33,8 @@ const studentSchema = z.object({
   init_from_teacher: z.boolean().default(false),
   losses: z.array(z.enum(STUDENT_LOSSES)).min(1).default(['margin-mse']),
   train: trainSettings,
+  /** Per-loss changes to `train` (a listwise example is list_size sequences, a Margin-MSE one 2). */
+  by_loss: z.object({ 'margin-mse': trainSettings.optional(), 'listwise-kl': trainSettings.optional() }).strict().default({}),
 }).strict();
 
 const schema = z.object({

@@ -69,7 +69,8 @@ export async function labelQueries(c: DistillConfig, options: { command: string;
   const labelsFile = path.join(p.labels, LABELS_FILE);
   const provenanceFile = path.join(p.labels, PROVENANCE_FILE);
   const done = resumeState(labelsFile, provenanceFile, provenance);
-  fs.writeFileSync(provenanceFile, JSON.stringify(done.size > 0 ? { ...readProvenance(provenanceFile), resumed: provenance.created } : provenance, null, 2) + '\n');
+  const resumed = done.size > 0 && fs.existsSync(provenanceFile);
+  fs.writeFileSync(provenanceFile, JSON.stringify(resumed ? { ...readProvenance(provenanceFile), resumed: provenance.created } : provenance, null, 2) + '\n');
 
   const queries = await readQueries(p.queries, c.label.max_queries);
   const todo = queries.filter((q) => !done.has(q.id));
