@@ -155,6 +155,19 @@ describe('turborank distill on a tiny data build', () => {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
+
+    // Labels from another teacher are never mixed in.
+    const provenanceFile = path.join(run, 'labels', 'provenance.json');
+    const provenance = fs.readFileSync(provenanceFile, 'utf8');
+    fs.writeFileSync(provenanceFile, provenance.replace(/"model_sha256": "[0-9a-f]+"/, `"model_sha256": "${'0'.repeat(64)}"`));
+    fs.writeFileSync(file, lines.slice(0, 2).map((l) => l + '\n').join(''));
+    try {
+      assertFailure(await runCli(['distill', 'label', '--config', config], { timeoutMs: 60_000 }), 1, /holds labels from another teacher/, /delete the labels folder/);
+      assert.equal(fs.readFileSync(file, 'utf8').split('\n').length - 1, 2, 'left as it was');
+    } finally {
+      fs.writeFileSync(provenanceFile, provenance);
+      fs.writeFileSync(file, full);
+    }
   });
 
   test('pack writes float16 models that load and score like their checkpoints, and the labels gzipped', async () => {
