@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
 import { FileError } from '../errors.js';
 
@@ -173,4 +173,17 @@ function syncDirectory(dir: string): void {
   } catch {
     // Not supported here (e.g. Windows): the data itself was already fsynced.
   }
+}
+
+/** The sha256 of a file, read in 1 MiB pieces (checkpoints and data builds are large). */
+export function sha256File(file: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { InputError, TurborankError } from '../../errors.js';
-import { sha256File } from '../../corpus/output.js';
+import { sha256File } from '../../checkpoint/files.js';
 import { Reranker } from '../../rerank/index.js';
 import { latestCheckpoint } from '../checkpoints.js';
 import { distillPaths, type DistillConfig } from './config.js';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { readSafetensors, writeSafetensors } from '../../checkpoint/safetensors.js';
-import { sha256File } from '../../corpus/output.js';
+import { sha256File } from '../../checkpoint/files.js';
 import { TOKENIZER_COMPANIONS, latestCheckpoint } from '../checkpoints.js';
 import { distillPaths, type DistillConfig } from './config.js';
 import { LABELS_FILE, PROVENANCE_FILE } from './label.js';

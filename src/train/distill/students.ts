@@ -10,8 +10,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { InputError, TurborankError } from '../../errors.js';
 import { readSafetensors, writeSafetensors } from '../../checkpoint/safetensors.js';
-import { sha256File } from '../../corpus/output.js';
+import { sha256File } from '../../checkpoint/files.js';
 import { TOKENIZER_COMPANIONS } from '../checkpoints.js';
+import { seededRandom } from '../data.js';
 import { distillPaths, type DistillConfig, type ModelShape, type StudentConfig } from './config.js';
 import { LABELS_FILE, readLabels, type LabelLine } from './label.js';
 
@@ -40,7 +41,7 @@ export async function buildStudentData(c: DistillConfig, log: (line: string) => 
   const docIds = new Set(labels.flatMap((l) => l.doc_ids));
   const queries = await readTexts(p.queries, 'query', queryIds);
   const documents = await readTexts(p.documents, 'text', docIds);
-  const random = mulberry32(c.students.seed);
+  const random = seededRandom(c.students.seed);
   const k = c.students.list_size;
   fs.mkdirSync(p.studentData, { recursive: true });
   const pairLines: string[] = [];
@@ -119,18 +120,6 @@ function writeAtomic(file: string, content: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, content);
   fs.renameSync(tmp, file);
-}
-
-/** A small seeded generator, so the same labels and seed give the same training data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
