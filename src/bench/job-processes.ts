@@ -27,7 +27,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `redis-server` (Debian's; scripts/ensure-redis.sh installs it) and resolves once it accepts connections. */
+/** Starts `redis-server` (Debian's; npm test installs it with scripts/ensure-debian-package.sh) and resolves once it accepts connections. */
 export async function startLocalRedis(timeoutMs = 15_000): Promise<LocalRedis> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -46,7 +46,7 @@ export async function startLocalRedis(timeoutMs = 15_000): Promise<LocalRedis> {
     child.stderr!.on('data', onData);
     child.once('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot start redis-server (${err.message}): run scripts/ensure-redis.sh`));
+      reject(new Error(`cannot start redis-server (${err.message}): install Debian's redis-server (npm test does it with scripts/ensure-debian-package.sh)`));
     });
     void exited.then(() => {
       clearTimeout(timer);

@@ -11,7 +11,7 @@ import { SERVE_HELP, envName, serveOptions, withEnvironment } from '../../src/cl
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../../src/server/index.js';
 import { UsageError } from '../../src/errors.js';
 import { assertFailure, assertOk, runCli } from '../cli/support.js';
-import { MINILM, TINY, assertError, get, longDocuments, metricValue, post, spawnServe, startTestServer } from './support.js';
+import { MINILM, TINY, assertError, get, longDocuments, metricValue, post, spawnServe, startTestServer, waitFor } from './support.js';
 
 describe('turborank serve options', () => {
   test('--help documents every option, the environment variables and a curl example', async () => {
@@ -117,7 +117,7 @@ describe('turborank serve processes', { concurrency: 3 }, () => {
       const events = server.logs.map((l) => l.event);
       assert.ok(events.indexOf('model loaded') >= 0 && events.indexOf('model loaded') < events.indexOf('ready'), `models load before ready: ${events.join(', ')}`);
       const inFlight = post<{ results: unknown[] }>(`${server.url}/v1/rerank`, { query: 'q', documents: longDocuments(300, 200) });
-      await waitFor(async () => metricValue((await get(`${server.url}/metrics`)).text, 'turborank_queue_depth', { model: 'tiny' })! > 0);
+      await waitFor(async () => metricValue((await get(`${server.url}/metrics`)).text, 'turborank_queue_depth', { model: 'tiny' })! > 0, 10_000);
       server.child.kill('SIGTERM');
       const answered = await inFlight;
       assert.equal(answered.status, 200, answered.text);
@@ -178,13 +178,6 @@ describe('turborank serve processes', { concurrency: 3 }, () => {
   });
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

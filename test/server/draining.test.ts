@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { get, metricValue, startTestServer, type TestServer } from './support.js';
+import { get, metricValue, startTestServer, type TestServer, waitFor } from './support.js';
 
 /** A connection to the server that writes raw HTTP/1.1 and collects everything it reads. */
 class RawConnection {
@@ -122,10 +122,3 @@ test('draining: a request still uploading is answered; a new request gets 503 an
   }
 });
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

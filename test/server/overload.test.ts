@@ -1,7 +1,7 @@
 /** Under load: 429 when full, 503 past the deadline, cancelled work dropped, health answered fast. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertError, get, longDocuments, metricValue, post, startTestServer } from './support.js';
+import { assertError, get, longDocuments, metricValue, post, startTestServer, waitFor } from './support.js';
 
 const QUERY = 'what is the capital of france?';
 
@@ -113,10 +113,3 @@ test('inference never blocks the event loop: /health answers within 50 ms (media
   }
 });
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

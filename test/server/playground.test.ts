@@ -1,5 +1,5 @@
 /**
- * The playground page in a real browser: Debian's chromium (scripts/ensure-chromium.sh
+ * The playground page in a real browser: Debian's chromium (scripts/ensure-debian-package.sh
  * installs it before `npm test`) driven by playwright-core.
  */
 import { after, before, describe, test } from 'node:test';
@@ -30,7 +30,7 @@ describe('playground page', () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-chromium.sh (npm test does)`);
+    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: npm test installs it (scripts/ensure-debian-package.sh chromium /usr/bin/chromium …)`);
     server = await startTestServer({ models: [{ name: 'tiny', source: TINY }, { name: undefined, source: MINILM }] });
     browser = await chromium.launchPersistentContext(tempDir('turborank-chromium-'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
     page = await browser.newPage();

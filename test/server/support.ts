@@ -106,3 +106,12 @@ export function longDocuments(count: number, words: number): string[] {
   const vocabulary = ['rerankers', 'score', 'each', 'document', 'against', 'the', 'query', 'paris', 'capital', 'france', 'attention', 'tokens', 'batch', 'model', 'linear', 'bias'];
   return Array.from({ length: count }, (_, d) => Array.from({ length: words }, (_, w) => vocabulary[(d * 7 + w * 3 + (w % 5)) % vocabulary.length]).join(' '));
 }
+
+/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
