@@ -10,15 +10,10 @@
 import path from 'node:path';
 import { Bm25Index } from '../eval/bm25.js';
 import type { DataConfig } from './config.js';
-import { JsonlWriter, type OutputFile } from './output.js';
+import { JsonlWriter, type StepResult } from './output.js';
 import type { RetrievalTask } from './tasks.js';
 
-export interface QuerySetResult {
-  readonly outputs: OutputFile[];
-  readonly counts: Record<string, number | Record<string, number>>;
-}
-
-export function buildQuerySets(config: DataConfig, tasks: readonly RetrievalTask[], log: (line: string) => void): QuerySetResult {
+export function buildQuerySets(config: DataConfig, tasks: readonly RetrievalTask[], log: (line: string) => void): StepResult {
   const dir = path.join(config.output, 'queries');
   const queriesOut = new JsonlWriter(path.join(dir, 'queries.jsonl'), config.output);
   const documentsOut = new JsonlWriter(path.join(dir, 'documents.jsonl'), config.output);

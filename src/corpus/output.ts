@@ -79,6 +79,12 @@ export function sha256(data: string | Buffer): string {
 export { sha256File } from '../checkpoint/files.js';
 
 /** What every step writes beside its outputs as manifest.json. */
+/** What a data step built: its files, and the counts its manifest records. */
+export interface StepResult {
+  readonly outputs: OutputFile[];
+  readonly counts: Record<string, number | Record<string, number>>;
+}
+
 export interface StepManifest {
   readonly step: string;
   readonly command: string;

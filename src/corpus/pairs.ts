@@ -10,19 +10,14 @@
 import path from 'node:path';
 import { Bm25Index } from '../eval/bm25.js';
 import type { DataConfig } from './config.js';
-import { JsonlWriter, type OutputFile } from './output.js';
+import { JsonlWriter, type StepResult } from './output.js';
 import type { RetrievalTask } from './tasks.js';
 import { sample, streamFor } from './text.js';
 
 /** Positives per query at most (SciFact queries can have several). */
 const MAX_POSITIVES = 2;
 
-export interface PairsResult {
-  readonly outputs: OutputFile[];
-  readonly counts: Record<string, number | Record<string, number>>;
-}
-
-export function buildPairs(config: DataConfig, tasks: readonly RetrievalTask[], log: (line: string) => void): PairsResult {
+export function buildPairs(config: DataConfig, tasks: readonly RetrievalTask[], log: (line: string) => void): StepResult {
   const dir = path.join(config.output, 'pairs');
   const train = new JsonlWriter(path.join(dir, 'train.jsonl'), config.output);
   const dev = new JsonlWriter(path.join(dir, 'dev.jsonl'), config.output);

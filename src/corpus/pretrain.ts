@@ -9,19 +9,14 @@ import path from 'node:path';
 import { documentText } from '../eval/beir.js';
 import type { DataConfig } from './config.js';
 import type { EvalGuard } from './eval-guard.js';
-import { JsonlWriter, type OutputFile } from './output.js';
+import { JsonlWriter, type StepResult } from './output.js';
 import type { Sources } from './sources.js';
 import { chunkText, matchKey, shuffle, streamFor } from './text.js';
-
-export interface PretrainResult {
-  readonly outputs: OutputFile[];
-  readonly counts: Record<string, number | Record<string, number>>;
-}
 
 /** Sections of a man page that are lists of names and options rather than prose. */
 const SKIPPED_MAN_SECTIONS = new Set(['SYNOPSIS', 'SEE ALSO', 'COLOPHON', 'AUTHOR', 'AUTHORS', 'REPORTING BUGS', 'COPYRIGHT']);
 
-export function buildPretrainCorpus(config: DataConfig, sources: Sources, guard: EvalGuard): PretrainResult {
+export function buildPretrainCorpus(config: DataConfig, sources: Sources, guard: EvalGuard): StepResult {
   const pieces: { text: string; source: string }[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
