@@ -6,7 +6,7 @@
  * and the model's size on disk.
  */
 import fs from 'node:fs';
-import { locateModel } from '../checkpoint/index.js';
+import { SafetensorsFile, locateModel } from '../checkpoint/index.js';
 import { defaultModelPath, Reranker } from '../rerank/index.js';
 import type { Precision } from '../runtime/index.js';
 import { mulberry32 } from './random-model.js';
@@ -54,6 +54,8 @@ export interface RerankSpeedResult {
   readonly documentsPerRequest: number;
   readonly textSource: string;
   readonly modelBytes: number;
+  /** Weights in model.safetensors (all tensors' elements); null for an ONNX model. */
+  readonly parameters?: number | null;
   readonly loadSeconds: number;
   readonly mix: WorkloadSpeed;
   readonly lengths: readonly WorkloadSpeed[];
@@ -87,7 +89,7 @@ export async function measureRerankSpeed(options: SpeedOptions): Promise<RerankS
     }
     return {
       model: options.model ?? defaultModelPath(), precision: options.precision ?? 'fp32', threads: options.threads ?? null, documentsPerRequest: perRequest,
-      textSource: options.texts.source, modelBytes: modelBytes(options.model), loadSeconds, mix, lengths,
+      textSource: options.texts.source, modelBytes: modelBytes(options.model), parameters: modelParameters(options.model), loadSeconds, mix, lengths,
       peakRssMiB: process.resourceUsage().maxRSS / 1024, machine: machineDescription(), date: new Date().toISOString(),
     };
   } finally {
@@ -140,6 +142,14 @@ export function modelBytes(model: string | undefined): number {
   const file = located.kind === 'checkpoint' ? located.weightsPath : located.onnxPath;
   const external = `${file}_data`;
   return fs.statSync(file).size + (fs.existsSync(external) ? fs.statSync(external).size : 0);
+}
+
+/** Elements of every tensor in model.safetensors (read from its header); null for ONNX models. */
+export function modelParameters(model: string | undefined): number | null {
+  const located = locateModel(model ?? defaultModelPath());
+  if (located.kind !== 'checkpoint') return null;
+  const weights = SafetensorsFile.open(located.weightsPath);
+  return weights.names().reduce((sum, name) => sum + weights.info(name).shape.reduce((a, b) => a * b, 1), 0);
 }
 
 /*

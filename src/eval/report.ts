@@ -20,7 +20,7 @@ export interface ReportNumbers {
   readonly beir: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly rag: Readonly<Record<string, Readonly<Record<string, { hitRate: number; mrr: number }>>>>;
   readonly trecDl: Readonly<Record<string, Readonly<Record<string, number>>>>;
-  readonly speed: readonly { label: string; precision: string; docsPer50ms: number; docsPerSecond: number; latencyMs: number; peakRssMiB: number; modelBytes: number }[];
+  readonly speed: readonly { label: string; precision: string; docsPer50ms: number; docsPerSecond: number; latencyMs: number; peakRssMiB: number; modelBytes: number; parameters: number | null }[];
 }
 
 export interface Report {
@@ -42,6 +42,7 @@ export async function buildReport(results: readonly SavedResult[], generated = n
   const sections = [
     `# turborank evaluation report\n\nGenerated ${generated.toISOString()} from ${results.length} saved result${results.length === 1 ? '' : 's'}. ` +
       'Every number is a fraction (1 = perfect); see docs/EVALUATION.md for what each one means.',
+    summarySection(numbers),
     beirSection(numbers, beir),
     ragSection(numbers, rag),
     trecSection(numbers, trec),
@@ -87,7 +88,7 @@ function collectNumbers(beir: readonly BeirSaved[], rag: readonly RagSaved[], tr
     beir: beirTable,
     rag: ragTable,
     trecDl: trecTable,
-    speed: speed.map((s) => ({ label: s.label, precision: s.precision, docsPer50ms: s.mix.docsPer50ms, docsPerSecond: s.mix.docsPerSecond, latencyMs: s.mix.latencyMs, peakRssMiB: s.peakRssMiB, modelBytes: s.modelBytes })),
+    speed: speed.map((s) => ({ label: s.label, precision: s.precision, docsPer50ms: s.mix.docsPer50ms, docsPerSecond: s.mix.docsPerSecond, latencyMs: s.mix.latencyMs, peakRssMiB: s.peakRssMiB, modelBytes: s.modelBytes, parameters: s.parameters ?? null })),
   };
 }
 
@@ -116,6 +117,37 @@ const fmt = (x: number | undefined): string => (x === undefined ? '–' : x.toFi
 function columnMean<T>(table: Readonly<Record<string, Readonly<Record<string, T>>>>, column: string, pick: (v: T) => number): { mean: number; count: number } | undefined {
   const values = Object.values(table).map((row) => row[column]).filter((v): v is T => v !== undefined).map(pick);
   return values.length === 0 ? undefined : { mean: values.reduce((a, b) => a + b, 0) / values.length, count: values.length };
+}
+
+/**
+ * One row per ranking (BM25 first): NDCG@10 per BEIR and TREC DL dataset and their mean, RAG hit
+ * rate / MRR per dataset, then speed, parameters and model size: the table rerankers are
+ * compared by. Only when some model has a result.
+ */
+function summarySection(numbers: ReportNumbers): string {
+  const ndcg: Record<string, Record<string, number>> = {
+    ...Object.fromEntries(Object.entries(numbers.beir).map(([d, row]) => [`${d} NDCG@10`, row])),
+    ...Object.fromEntries(Object.entries(numbers.trecDl).map(([d, row]) => [`${d} NDCG@10`, row])),
+  };
+  const rankings = [FIRST_STAGE, ...numbers.models];
+  if (numbers.models.length === 0) return '';
+  const ndcgColumns = Object.keys(ndcg);
+  const ragColumns = Object.keys(numbers.rag);
+  const header = ['ranking', ...ndcgColumns, ...(ndcgColumns.length > 1 ? ['mean NDCG@10'] : []), ...ragColumns.map((d) => `${d} hit rate / MRR`), 'docs per 50 ms', 'parameters', 'model size'];
+  const rows = rankings.map((label) => {
+    const speed = label === FIRST_STAGE ? undefined : numbers.speed.find((x) => x.label === label && x.precision === 'fp32') ?? numbers.speed.find((x) => x.label === label);
+    const mean = columnMean(ndcg, label, (v) => v);
+    return [
+      label === FIRST_STAGE ? `${FIRST_STAGE} (first stage alone)` : label,
+      ...ndcgColumns.map((c) => fmt(ndcg[c]![label])),
+      ...(ndcgColumns.length > 1 ? [mean && mean.count === ndcgColumns.length ? fmt(mean.mean) : '–'] : []),
+      ...ragColumns.map((d) => { const v = numbers.rag[d]![label]; return v ? `${fmt(v.hitRate)} / ${fmt(v.mrr)}` : '–'; }),
+      speed ? speed.docsPer50ms.toFixed(1) : '–',
+      speed?.parameters ? `${(speed.parameters / 1e6).toFixed(1)}M` : '–',
+      speed ? `${(speed.modelBytes / 2 ** 20).toFixed(1)} MiB` : '–',
+    ];
+  });
+  return `## Summary\n\nNDCG@10 reranking BM25's top 100; RAG hit rate / MRR over the kept chunks; documents per 50 ms on the BEIR-like mix (details below).\n\n${markdownTable(header, rows)}`;
 }
 
 function beirSection(numbers: ReportNumbers, saved: readonly BeirSaved[]): string {

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildReport } from '../../src/eval/report.js';
-import type { BeirSaved, RagSaved, SavedResult, SpeedSaved } from '../../src/eval/results.js';
+import type { BeirSaved, RagSaved, SavedResult, SpeedSaved, TrecDlSaved } from '../../src/eval/results.js';
 
 const base = { turborankResult: 1 as const, date: '2026-01-01T00:00:00.000Z' };
 const metrics = (ndcg: number) => ({ 'ndcg@10': ndcg, 'mrr@10': 0.5, 'recall@100': 0.9 });
@@ -17,6 +17,10 @@ const speed = (label: string, docsPer50ms: number): SpeedSaved => ({
   ...base, kind: 'speed', model: `/models/${label}`, label, precision: 'fp32', threads: 2, documentsPerRequest: 100, textSource: 'synthetic',
   modelBytes: 2 ** 20 * 150, loadSeconds: 1, peakRssMiB: 700, machine: 'test machine', lengths: [],
   mix: { workload: 'mix', tokensPerPair: null, requests: 5, documents: 500, seconds: 25 / docsPer50ms, docsPerSecond: docsPer50ms * 20, docsPer50ms, latencyMs: 123 },
+});
+
+const trec = (label: string, ndcg: number): TrecDlSaved => ({
+  ...base, kind: 'trec-dl', model: label, label, dataset: 'dl19', queries: 43, firstStage: { 'ndcg@10': 0.5 }, reranked: { 'ndcg@10': ndcg },
 });
 
 describe('report', () => {
@@ -55,6 +59,17 @@ describe('report', () => {
       assert.match(chart.svg, />BM25 alone</);
     }
     assert.match(report.markdown, /!\[BEIR: NDCG@10 against reranking speed\]\(beir-quality-speed\.svg\)/);
+  });
+
+  test('a summary: one row per ranking with NDCG@10 per set and their mean, RAG, speed, parameters and size', async () => {
+    const withParams = { ...speed('turbo', 1.5), parameters: 9_870_000 };
+    const report = await buildReport([beir('scifact', 'turbo', 0.70), beir('scifact', 'tiny', 0.66), trec('turbo', 0.6), rag('turbo', 0.75), withParams, speed('tiny', 3)]);
+    assert.match(report.markdown, /## Summary[\s\S]*## BEIR/);
+    assert.match(report.markdown, /\| ranking \| scifact NDCG@10 \| dl19 NDCG@10 \| mean NDCG@10 \| essay hit rate \/ MRR \| docs per 50 ms \| parameters \| model size \|/);
+    assert.match(report.markdown, /\| BM25 \(first stage alone\) \| 0\.6000 \| 0\.5000 \| 0\.5500 \| 0\.8000 \/ 0\.5500 \| – \| – \| – \|/);
+    assert.match(report.markdown, /\| turbo \| 0\.7000 \| 0\.6000 \| 0\.6500 \| 0\.9000 \/ 0\.7500 \| 1\.5 \| 9\.9M \| 150\.0 MiB \|/);
+    // tiny lacks DL19: no mean over a different set of datasets
+    assert.match(report.markdown, /\| tiny \| 0\.6600 \| – \| – \| – \| 3\.0 \| – \| 150\.0 MiB \|/);
   });
 
   test('says when no model can be charted yet', async () => {
