@@ -33,8 +33,14 @@ for name in "${models[@]}"; do
   $TR eval rag --data "$DATA/rag/paul-graham-essay/qa_dataset.json" --model "$PACK/$name" --label "$name" --out "$OUT/rag-paul-graham" "${common[@]}"
   $TR eval beir --data "$DATA/beir/scifact" --model "$PACK/$name" --label "$name" --out "$OUT/beir-scifact" "${common[@]}"
 done
+# int8 (issue 7's aim: within 0.5 NDCG@10 points of fp32) for the students, the models that ship
+for name in "${models[@]}"; do
+  [ "$name" = teacher ] && continue
+  $TR eval trec --data "$DATA/trec-dl/dl19" --model "$PACK/$name" --label "$name-int8" --precision int8 --out "$OUT/trec-dl19" "${common[@]}"
+  $TR eval beir --data "$DATA/beir/scifact" --model "$PACK/$name" --label "$name-int8" --precision int8 --out "$OUT/beir-scifact" "${common[@]}"
+done
 speed=()
 for name in "${models[@]}"; do speed+=(--model "$PACK/$name"); done
-$TR eval speed "${speed[@]}" --data "$DATA/beir/scifact" --threads "$THREADS" --requests "${REQUESTS:-5}" --out "$OUT/speed" --quiet
+$TR eval speed "${speed[@]}" --precision fp32 --precision int8 --data "$DATA/beir/scifact" --threads "$THREADS" --requests "${REQUESTS:-5}" --out "$OUT/speed" --quiet
 $TR report "$OUT" --out "$OUT/report"
 echo "distill-results: report in $OUT/report/report.md" >&2

@@ -135,7 +135,7 @@ function summarySection(numbers: ReportNumbers): string {
   const ragColumns = Object.keys(numbers.rag);
   const header = ['ranking', ...ndcgColumns, ...(ndcgColumns.length > 1 ? ['mean NDCG@10'] : []), ...ragColumns.map((d) => `${d} hit rate / MRR`), 'docs per 50 ms', 'parameters', 'model size'];
   const rows = rankings.map((label) => {
-    const speed = label === FIRST_STAGE ? undefined : numbers.speed.find((x) => x.label === label && x.precision === 'fp32') ?? numbers.speed.find((x) => x.label === label);
+    const speed = label === FIRST_STAGE ? undefined : speedFor(numbers, label);
     const mean = columnMean(ndcg, label, (v) => v);
     return [
       label === FIRST_STAGE ? `${FIRST_STAGE} (first stage alone)` : label,
@@ -207,8 +207,19 @@ function chartSection(charts: readonly { file: string; chart: QualitySpeedChart 
   return `## Quality against speed\n\nOne point per model; documents per 50 ms on the BEIR-like mix. The y axes do not start at zero.\n\n${lines.join('\n\n')}`;
 }
 
+/**
+ * The speed result behind a quality label: the model's fp32 measurement, or for an int8 run
+ * (`eval` labels it `<model>-int8`) the model's int8 one.
+ */
+function speedFor(numbers: ReportNumbers, label: string): ReportNumbers['speed'][number] | undefined {
+  const int8 = label.endsWith('-int8') ? label.slice(0, -'-int8'.length) : undefined;
+  return numbers.speed.find((s) => s.label === label && s.precision === 'fp32')
+    ?? (int8 !== undefined ? numbers.speed.find((s) => s.label === int8 && s.precision === 'int8') : undefined)
+    ?? numbers.speed.find((s) => s.label === label);
+}
+
 function speedOf(numbers: ReportNumbers, label: string): number | undefined {
-  return numbers.speed.find((s) => s.label === label)?.docsPer50ms;
+  return speedFor(numbers, label)?.docsPer50ms;
 }
 
 function qualitySpeedPoints<T>(numbers: ReportNumbers, table: Readonly<Record<string, Readonly<Record<string, T>>>>, pick: (v: T) => number): ChartPoint[] {

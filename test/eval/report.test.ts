@@ -63,13 +63,16 @@ describe('report', () => {
 
   test('a summary: one row per ranking with NDCG@10 per set and their mean, RAG, speed, parameters and size', async () => {
     const withParams = { ...speed('turbo', 1.5), parameters: 9_870_000 };
-    const report = await buildReport([beir('scifact', 'turbo', 0.70), beir('scifact', 'tiny', 0.66), trec('turbo', 0.6), rag('turbo', 0.75), withParams, speed('tiny', 3)]);
+    const report = await buildReport([beir('scifact', 'turbo', 0.70), beir('scifact', 'tiny', 0.66), trec('turbo', 0.6), rag('turbo', 0.75), withParams, speed('tiny', 3),
+      beir('scifact', 'tiny-int8', 0.65), { ...speed('tiny', 6), precision: 'int8' }]);
     assert.match(report.markdown, /## Summary[\s\S]*## BEIR/);
     assert.match(report.markdown, /\| ranking \| scifact NDCG@10 \| dl19 NDCG@10 \| mean NDCG@10 \| essay hit rate \/ MRR \| docs per 50 ms \| parameters \| model size \|/);
     assert.match(report.markdown, /\| BM25 \(first stage alone\) \| 0\.6000 \| 0\.5000 \| 0\.5500 \| 0\.8000 \/ 0\.5500 \| – \| – \| – \|/);
     assert.match(report.markdown, /\| turbo \| 0\.7000 \| 0\.6000 \| 0\.6500 \| 0\.9000 \/ 0\.7500 \| 1\.5 \| 9\.9M \| 150\.0 MiB \|/);
     // tiny lacks DL19: no mean over a different set of datasets
     assert.match(report.markdown, /\| tiny \| 0\.6600 \| – \| – \| – \| 3\.0 \| – \| 150\.0 MiB \|/);
+    // an int8 run (labelled <model>-int8 by eval) is paired with the model's int8 speed
+    assert.match(report.markdown, /\| tiny-int8 \| 0\.6500 \| – \| – \| – \| 6\.0 \| – \| 150\.0 MiB \|/);
   });
 
   test('says when no model can be charted yet', async () => {
