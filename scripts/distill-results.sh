@@ -19,8 +19,11 @@ THREADS=${THREADS:-2}
 TR="node bin/turborank.js"
 
 models=()
-for name in teacher turbo-margin-mse turbo-listwise-kl tiny-margin-mse tiny-listwise-kl; do
-  if [ -f "$PACK/$name/model.safetensors" ]; then models+=("$name"); else echo "distill-results: no $PACK/$name, left out" >&2; fi
+# the teacher first, then every student run that `distill pack` wrote
+for dir in "$PACK/teacher" "$PACK"/*/; do
+  name=$(basename "$dir")
+  [ -f "$PACK/$name/model.safetensors" ] || continue
+  case " ${models[*]:-} " in *" $name "*) ;; *) models+=("$name") ;; esac
 done
 [ ${#models[@]} -gt 0 ] || { echo "distill-results: nothing packed in $PACK: run \`turborank distill all\` and \`distill pack\` first" >&2; exit 2; }
 
