@@ -20,7 +20,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { collectRun, connectRedis, modelChecksum, readRunStatus, submitRun } from '../jobs/index.js';
-import { Reranker, SCORE_CHUNK_LINES, defaultModelPath, formatScoreLines, parsePairLine } from '../rerank/index.js';
+import { Reranker, SCORE_CHUNK_LINES, testModelPath, formatScoreLines, parsePairLine } from '../rerank/index.js';
 import { processCpuSeconds, startLocalRedis, startWorkerProcess, syntheticPairs, type WorkerProcess } from './job-processes.js';
 import type { ShapeName } from './random-model.js';
 import { writeShapedModel } from './serve-load.js';
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<void> {
   const pairsCount = Number(values.pairs);
   const shardSize = Number(values['shard-size']);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'turborank-bench-jobs-'));
-  const model = values.model ?? (values.shape === 'test' ? defaultModelPath() : writeShapedModel(values.shape as ShapeName, path.join(work, `random-${values.shape}`)));
+  const model = values.model ?? (values.shape === 'test' ? testModelPath() : writeShapedModel(values.shape as ShapeName, path.join(work, `random-${values.shape}`)));
   const modelLabel = values.model ?? (values.shape === 'test' ? 'the bundled test model (models/test-jinabert-bpe)' : `random-weight ${values.shape} shape`);
   const text = syntheticPairs(pairsCount);
   const lines = text.slice(0, -1).split('\n');

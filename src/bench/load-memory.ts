@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expectedTensors, specToConfigJson, writeSafetensors } from '../checkpoint/index.js';
-import { Reranker, defaultModelPath } from '../rerank/index.js';
+import { Reranker, testModelPath } from '../rerank/index.js';
 import { REFERENCE_SHAPES, randomWeights, type ShapeName } from './random-model.js';
 import { machineDescription } from './throughput.js';
 
@@ -35,7 +35,7 @@ export function writeRandomCheckpoint(shape: ShapeName, dir: string): number {
   const file = path.join(dir, 'model.safetensors');
   writeSafetensors(file, expectedTensors(spec).map((t) => ({ name: t.name, dtype: 'F32', shape: t.shape, data: weights(t.name, t.shape) })));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(specToConfigJson(spec), null, 2));
-  fs.copyFileSync(path.join(defaultModelPath(), 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+  fs.copyFileSync(path.join(testModelPath(), 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
   return fs.statSync(file).size;
 }
 

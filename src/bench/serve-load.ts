@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { expectedTensors, writeSafetensors } from '../checkpoint/index.js';
-import { defaultModelPath } from '../rerank/index.js';
+import { testModelPath } from '../rerank/index.js';
 import { REFERENCE_SHAPES, mulberry32, randomWeights, type ShapeName } from './random-model.js';
 import { machineDescription } from './throughput.js';
 
@@ -121,7 +121,7 @@ export function writeShapedModel(shape: ShapeName, dir: string): string {
   const spec = { ...REFERENCE_SHAPES[shape], vocabSize: 699 };
   if (spec.architecture !== 'jinabert') throw new Error(`--shape ${shape}: only JinaBERT shapes are written (turbo, tiny, base)`);
   fs.mkdirSync(dir, { recursive: true });
-  const bundled = defaultModelPath();
+  const bundled = testModelPath();
   for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt']) {
     fs.copyFileSync(path.join(bundled, file), path.join(dir, file));
   }

@@ -35,7 +35,7 @@ export const EVAL_HELP = {
 
 Options:
   -m, --model M         model directory, .onnx file or cached hub name (speed: repeatable;
-                        default: the bundled random-weight test model)
+                        default: the shipped default model)
       --data PATH       the dataset (speed: an optional BEIR folder to draw real text from)
       --out DIR         where runs, saved scores and the result go
                         (default turborank-eval/<benchmark>-<dataset>)
@@ -433,7 +433,6 @@ type MeasuredSpeed = RerankSpeedResult & { readonly label: string; readonly resu
 
 async function measureOne(values: Values, model: string | undefined, precision: Precision, lengths: number[], requests: number, out: string): Promise<MeasuredSpeed> {
   const texts = await speedTexts(stringOption(values, 'data'));
-  if (model === undefined) process.stderr.write('turborank: warning: no --model: measuring the bundled random-weight TEST model (its speed is not a real model\'s)\n');
   const result = await measureRerankSpeed({ model, threads: threadsOption(values), batchSize: intOption(values, 'batch-size'), precision, lengths, requests, texts });
   const label = stringOption(values, 'label') ?? modelLabel(result.model);
   const saved: SpeedSaved = { ...result, turborankResult: 1, kind: 'speed', label };
@@ -460,7 +459,7 @@ function measureInChild(values: Values, model: string | undefined, precision: Pr
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new UsageError(`measuring ${model ?? 'the bundled test model'} (${precision}) failed (exit ${code}): see the message above`));
+      if (code !== 0) reject(new UsageError(`measuring ${model ?? 'the default model'} (${precision}) failed (exit ${code}): see the message above`));
       else resolve(JSON.parse(stdout) as MeasuredSpeed);
     });
   });

@@ -11,7 +11,7 @@ import {
   DEFAULT_KEEP_DAYS, DEFAULT_QUEUE, JobError, collectRun, connectRedis, describeProblem, isRunId, modelChecksum,
   readRunStatus, resolveRedisUrl, submitRun, type RunStatus,
 } from '../jobs/index.js';
-import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, defaultModelPath } from '../rerank/index.js';
+import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, defaultModelPath, namesTestModel } from '../rerank/index.js';
 import { writeTrecRun } from '../eval/trec-run.js';
 import { parseInputFormat, readJobInput } from './jobs-input.js';
 import { intOption, stringOption, writeStdout } from './main.js';
@@ -132,7 +132,7 @@ async function submit(values: Values, redisUrl: string): Promise<void> {
     run: stringOption(values, 'run'), topK: intOption(values, 'top-k'), split: stringOption(values, 'split') ?? 'test',
   });
   prepareOutDir(out);
-  if (model === undefined) process.stderr.write(TEST_MODEL_WARNING + '\n');
+  if (namesTestModel(model)) process.stderr.write(TEST_MODEL_WARNING + '\n');
   const { checksum } = await modelChecksum(model ?? defaultModelPath());
   // A --max-length over the model's limit would fail every shard on the workers: refuse it here
   // (loading the model is the one way to learn its limit, so only when the option is given).
@@ -155,7 +155,7 @@ async function submit(values: Values, redisUrl: string): Promise<void> {
     else {
       await writeStdout(manifest.id + '\n');
       process.stderr.write(`turborank: job ${manifest.id}: ${manifest.lines} lines in ${manifest.shards} shards on queue '${queue}'.\n` +
-        `  score them:  turborank worker --redis URL --model ${model ?? '(bundled test model)'}${queue === DEFAULT_QUEUE ? '' : ` --queue ${queue}`}   (as many as you like)\n` +
+        `  score them:  turborank worker --redis URL --model ${model ?? '(the default model)'}${queue === DEFAULT_QUEUE ? '' : ` --queue ${queue}`}   (as many as you like)\n` +
         `  then:        turborank jobs wait ${manifest.id} && turborank jobs collect ${manifest.id}\n`);
     }
   } finally {

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, formatScoreLines } from '../rerank/index.js';
+import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, DEFAULT_MODEL_NOTE, formatScoreLines } from '../rerank/index.js';
 import { parsePairLine, readLines } from './input.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 import { PRECISION_HELP_LINE, precisionOption } from './precision.js';
@@ -12,7 +12,7 @@ one line {"logit": …, "score": …} per input line, in order (score = sigmoid(
 Input is streamed in chunks, so files larger than memory work.
 
 Options:
-  -m, --model M         model directory, .onnx file or cached hub name (default: bundled test model)
+  -m, --model M         model directory, .onnx file or cached hub name (default: the shipped turborank-tiny-en)
       --max-length N    tokens per pair, longest-first truncation
       --batch-size N    pairs per inference batch (default 32)
       --chunk N         lines read before scoring (default 1024)
@@ -42,9 +42,10 @@ export async function runScore(values: Record<string, unknown>, positionals: str
   const file = positionals[0];
   const source = file === undefined || file === '-' ? 'stdin' : file;
 
-  if (model === undefined) process.stderr.write(TEST_MODEL_WARNING + '\n');
   const lines = readLines(file);
   const reranker = await Reranker.load(model, { threads, maxLength, batchSize, precision });
+  if (reranker.info.isTestModel) process.stderr.write(TEST_MODEL_WARNING + '\n');
+  if (model === undefined) process.stderr.write(DEFAULT_MODEL_NOTE + '\n');
   try {
     let chunk: { query: string; document: string }[] = [];
     const flush = async (): Promise<void> => {

@@ -29,7 +29,7 @@ import { ScorerPool, ShardAbandoned } from './scorer-pool.js';
 export interface ShardWorkerOptions {
   readonly redisUrl: string;
   readonly queue: string;
-  /** A model path or hub name; undefined: the bundled test model. */
+  /** A model path or hub name; undefined: the shipped default model. */
   readonly model: string | undefined;
   /** Shards scored at once, each on its own scorer thread. */
   readonly concurrency: number;

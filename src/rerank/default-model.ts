@@ -1,13 +1,25 @@
 /**
- * The model used when none is named. Until turborank ships its own distilled models this is
- * a random-weight JinaBERT test model bundled in the package (models/test-jinabert-bpe), and
- * every entry point that uses it says so.
+ * The models that travel inside the package (models/): turborank's own distilled rerankers,
+ * turborank-turbo-en and turborank-tiny-en (docs/RESULTS.md, each folder's README.md), and a
+ * random-weight JinaBERT test model (models/test-jinabert-bpe) that tests and benchmarks use
+ * for its small vocabulary. The default — what `Reranker.load()` and every command without
+ * --model use — is the shipped model that measured best per unit of time (docs/RESULTS.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BUNDLED_TEST_MODEL = path.join('models', 'test-jinabert-bpe');
+/** The shipped distilled models, by short name. */
+export const SHIPPED_MODELS = {
+  turbo: 'turborank-turbo-en',
+  tiny: 'turborank-tiny-en',
+} as const;
+export type ShippedModel = keyof typeof SHIPPED_MODELS;
+
+/** The one `Reranker.load()` uses with no argument (see docs/RESULTS.md for why this one). */
+export const DEFAULT_MODEL: ShippedModel = 'tiny';
+
+const TEST_MODEL = 'test-jinabert-bpe';
 
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -19,14 +31,35 @@ function packageRoot(): string {
   return dir;
 }
 
+/** The folder of a shipped model inside the installed package. */
+export function shippedModelPath(model: ShippedModel): string {
+  return path.join(packageRoot(), 'models', SHIPPED_MODELS[model]);
+}
+
+/** The default model's folder: what a command without --model loads. */
 export function defaultModelPath(): string {
-  return path.join(packageRoot(), BUNDLED_TEST_MODEL);
+  return shippedModelPath(DEFAULT_MODEL);
+}
+
+/** The bundled random-weight test model (exact for its weights, meaningless as a ranking). */
+export function testModelPath(): string {
+  return path.join(packageRoot(), 'models', TEST_MODEL);
 }
 
 export function isBundledTestModel(dir: string): boolean {
-  return path.resolve(dir) === path.resolve(defaultModelPath());
+  return path.resolve(dir) === path.resolve(testModelPath());
 }
 
 export const TEST_MODEL_WARNING =
-  'turborank: no --model given, using the bundled random-weight TEST model (models/test-jinabert-bpe): ' +
-  'its scores are exact for its weights but carry no meaning. Pass --model DIR|NAME for real rankings.';
+  'turborank: models/test-jinabert-bpe is a random-weight TEST model: its scores are exact for its ' +
+  'weights but carry no meaning. Leave out --model for the shipped default, or pass a real reranker.';
+
+/** Whether a --model argument names the bundled test model (by path; a hub name never does). */
+export function namesTestModel(model: string | undefined): boolean {
+  return model !== undefined && isBundledTestModel(model);
+}
+
+/** Said on stderr when a command falls back to the default model: what it is and how good. */
+export const DEFAULT_MODEL_NOTE =
+  `turborank: no --model: using ${SHIPPED_MODELS[DEFAULT_MODEL]}, a small reranker distilled on offline data in one ` +
+  'CPU session; it does not beat BM25 yet (docs/RESULTS.md). Pass --model DIR|NAME for a real reranker.';

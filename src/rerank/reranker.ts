@@ -53,7 +53,7 @@ export interface ScoreOptions {
 }
 
 export interface RerankerInfo {
-  /** What the user asked for (a path or hub name), or the bundled test model's path. */
+  /** What the user asked for (a path or hub name), or the shipped default model's path. */
   readonly name: string;
   readonly format: 'safetensors' | 'onnx';
   readonly spec: ModelSpec | undefined;
@@ -87,7 +87,7 @@ export class Reranker {
   /**
    * Loads a model from a directory (config.json, model.safetensors, tokenizer.json), an ONNX
    * file or a repository with onnx/model.onnx, or a Hugging Face hub name found in the local
-   * cache. With no name, loads the bundled random-weight test model.
+   * cache. With no name, loads the shipped default model.
    */
   static async load(modelPathOrName?: string, options: LoadOptions = {}): Promise<Reranker> {
     const name = modelPathOrName ?? defaultModelPath();

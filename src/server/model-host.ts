@@ -103,7 +103,7 @@ export class ModelHost {
 
   /** Starts both workers and waits until each has loaded; a load failure is thrown here. */
   static async start(source: string | undefined, options: ModelHostOptions): Promise<ModelHost> {
-    const name = source ?? 'the bundled test model';
+    const name = source ?? 'the default model';
     const spawn = (role: WorkerRole): WorkerChannel => {
       const setup: WorkerSetup = { role, source, threads: options.threads, maxLength: options.maxLength, precision: options.precision, env: { ...options.env } };
       return new WorkerChannel(new Worker(new URL('./model-worker.js', import.meta.url), { workerData: setup }), `the ${role} worker for ${name}`);

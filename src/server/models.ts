@@ -14,7 +14,7 @@ import { ModelHost } from './model-host.js';
 export interface ModelArgument {
   /** The name clients use; derived from `source` when not given. */
   readonly name: string | undefined;
-  /** A directory, .onnx file or cached hub name; undefined: the bundled test model. */
+  /** A directory, .onnx file or cached hub name; undefined: the shipped default model. */
   readonly source: string | undefined;
 }
 
@@ -131,10 +131,10 @@ function checkUniqueNames(named: readonly { argument: ModelArgument; name: strin
     for (const key of [name, ...aliases]) {
       const other = seen.get(key);
       if (other !== undefined) {
-        throw new TurborankError(`two models answer to the name '${key}': ${other} and ${argument.source ?? 'the bundled test model'}`,
+        throw new TurborankError(`two models answer to the name '${key}': ${other} and ${argument.source ?? 'the default model'}`,
           'name them apart with --model NAME=MODEL');
       }
-      seen.set(key, argument.source ?? 'the bundled test model');
+      seen.set(key, argument.source ?? 'the default model');
     }
   }
 }

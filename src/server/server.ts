@@ -27,7 +27,7 @@ export interface ServerLimits extends RequestLimits, ServiceLimits {
 }
 
 export interface ServerOptions {
-  /** Models to serve; none: the bundled random-weight test model. */
+  /** Models to serve; none: the shipped default model. */
   readonly models: readonly ModelArgument[];
   readonly host: string;
   /** 0 picks a free port (tests). */

@@ -10,7 +10,7 @@ export type WorkerRole = 'tokenizer' | 'inference';
 
 export interface WorkerSetup {
   readonly role: WorkerRole;
-  /** Directory, .onnx file or hub name; undefined: the bundled test model. */
+  /** Directory, .onnx file or hub name; undefined: the shipped default model. */
   readonly source: string | undefined;
   readonly threads: number | undefined;
   readonly maxLength: number | undefined;

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fixtureDir, tempDir } from '../helpers.js';
+import { fixtureDir, repoRoot, tempDir } from '../helpers.js';
 import { assertLogit, assertOk, goldenCase, parseJson, runCli, sigmoid, type CliResult, type RerankJson } from './support.js';
 
 const FIXTURE = 'bert-minilm-golden';
@@ -160,18 +160,27 @@ describe('turborank rerank', { concurrency: 4 }, () => {
     assert.deepEqual(parseJson<RerankJson>(r).results, []);
   });
 
-  test('without --model: the bundled TEST model works, with a warning on stderr', async () => {
-    const r = await runCli(['rerank', '-q', QUERY, '--json', '--threads', '1'], { input: DOCS.map((c) => c.document).join('\n') + '\n' });
+  test('without --model: the shipped default model (turborank-tiny-en), with a note on what it is', async () => {
+    const docs = fs.readFileSync(path.join(repoRoot, 'examples', 'tools.txt'), 'utf8');
+    const r = await runCli(['rerank', '-q', 'how do I compress a file?', '--json', '--threads', '1'], { input: docs });
+    assertOk(r);
+    assert.doesNotMatch(r.stderr, /TEST/);
+    assert.match(r.stderr, /no --model: using turborank-tiny-en[\s\S]*docs\/RESULTS\.md/);
+    const out = parseJson<RerankJson>(r);
+    assert.match(out.model, /models[\\/]turborank-tiny-en$/);
+    assert.equal(out.results.length, docs.trim().split('\n').length);
+    // every input line once (the model's quality is docs/RESULTS.md's business, not this test's)
+    assert.deepEqual(out.results.map((x) => x.index).sort((a, b) => a - b), [...out.results.keys()]);
+    for (const x of out.results) assert.ok(Math.abs(x.score - sigmoid(x.logit)) < 1e-9);
+  });
+
+  test('the bundled random-weight test model, named with --model, warns that its scores mean nothing', async () => {
+    const r = await runCli(['rerank', '--model', path.join(repoRoot, 'models', 'test-jinabert-bpe'), '-q', QUERY, '--json', '--threads', '1'], { input: DOCS.map((c) => c.document).join('\n') + '\n' });
     assertOk(r);
     assert.match(r.stderr, /\bTEST\b/);
-    assert.match(r.stderr, /--model/);
     const out = parseJson<RerankJson>(r);
-    assert.match(out.model, /test-jinabert-bpe/);
     assert.equal(out.results.length, 2);
-    for (const x of out.results) {
-      assert.ok(Number.isFinite(x.logit));
-      assert.ok(Math.abs(x.score - sigmoid(x.logit)) < 1e-9);
-    }
+    for (const x of out.results) assert.ok(Number.isFinite(x.logit));
   });
 
   test('with --model there is no TEST model warning', async () => {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GOLDEN_FIXTURES, fixtureDir, loadExpected, tempDir, type GoldenFixture } from '../helpers.js';
+import { GOLDEN_FIXTURES, fixtureDir, loadExpected, repoRoot, tempDir, type GoldenFixture } from '../helpers.js';
 import { assertLogit, assertOk, runCli, sigmoid, type CliResult } from './support.js';
 
 interface ScoreLine {
@@ -71,13 +71,20 @@ describe('turborank score', { concurrency: 4 }, () => {
     assert.equal(r.stdout, '');
   });
 
-  test('without --model: the bundled TEST model, with a warning on stderr', async () => {
-    const r = await runCli(['score', '--threads', '1'], { input: '{"query":"q","document":"d"}\n{"query":"q","document":"e"}\n' });
-    assertOk(r);
-    assert.match(r.stderr, /\bTEST\b/);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ScoreLine);
+  test('without --model: the shipped default model, the same scores as naming it, with a note', async () => {
+    const input = '{"query":"compress a file","document":"gzip reduces the size of files"}\n{"query":"compress a file","document":"the nightingale sings at night"}\n';
+    const implicit = await runCli(['score', '--threads', '1'], { input });
+    const named = await runCli(['score', '--threads', '1', '--model', path.join(repoRoot, 'models', 'turborank-tiny-en')], { input });
+    assertOk(implicit);
+    assertOk(named);
+    assert.doesNotMatch(implicit.stderr, /TEST/);
+    assert.match(implicit.stderr, /no --model: using turborank-tiny-en/);
+    assert.doesNotMatch(named.stderr, /no --model/);
+    assert.equal(implicit.stdout, named.stdout);
+    const lines = implicit.stdout.trim().split('\n').map((l) => JSON.parse(l) as ScoreLine);
     assert.equal(lines.length, 2);
     for (const x of lines) assert.ok(Number.isFinite(x.logit) && Math.abs(x.score - sigmoid(x.logit)) < 1e-12);
+    assert.notEqual(lines[0]!.logit, lines[1]!.logit);
   });
 
   test('a reader that stops early (EPIPE) ends the run quietly', async () => {

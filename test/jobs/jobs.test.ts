@@ -183,12 +183,12 @@ describe('turborank jobs and worker', () => {
     const out = path.join(dir, 'out-mismatch');
     const id = await submit(['--model', model, '--in', input, '--out', out, '--shard-size', '20', '--queue', 'mismatch']);
 
-    const wrong = await worker(['--queue', 'mismatch']); // the bundled test model
+    const wrong = await worker(['--queue', 'mismatch']); // the shipped default model
     await wrong.waitFor(isShardEvent('shard-refused'));
     const shown = await runTurborank(['jobs', 'status', id], env());
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /0\/40 lines scored/);
-    assert.match(shown.stdout, /refused by worker .*test-jinabert-bpe/);
+    assert.match(shown.stdout, /refused by worker .*turborank-tiny-en/);
 
     await worker(['--queue', 'mismatch', '--model', model]);
     assert.equal((await finished(id)).complete, true);

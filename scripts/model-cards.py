@@ -1,0 +1,115 @@
+"""Writes models/turborank-{turbo,tiny}-en/README.md (the model cards) from the numbers of
+`turborank report data/build/results --json` (given as argv[1]) and the shipped configs.
+  python3 scripts/model-cards.py report.json TURBO_RUN TINY_RUN
+"""
+import json, sys, os
+
+report = json.load(open(sys.argv[1]))
+runs = {'turbo': sys.argv[2], 'tiny': sys.argv[3]}
+
+def q(label):
+    s = report['beir'].get('scifact', {}).get(label)
+    d = report['trecDl'].get('dl19', {}).get(label)
+    r = report['rag'].get('paul-graham-essay', {}).get(label)
+    sp = next((x for x in report['speed'] if x['label'] == label and x['precision'] == 'fp32'), None)
+    return s, d, r, sp
+
+def f4(x):
+    return '–' if x is None else f'{x:.4f}'
+
+def row(name, label):
+    s, d, r, sp = q(label)
+    mean = None if s is None or d is None else (s + d) / 2
+    rag = '–' if r is None else f"{r['hitRate']:.4f} / {r['mrr']:.4f}"
+    speed = '–' if sp is None else f"{sp['docsPer50ms']:.1f}"
+    return f'| {name} | {f4(s)} | {f4(d)} | {f4(mean)} | {rag} | {speed} |'
+
+for short, run in runs.items():
+    name = f'turborank-{short}-en'
+    cfg = json.load(open(f'models/{name}/config.json'))
+    layers = cfg['num_hidden_layers']
+    size = os.path.getsize(f'models/{name}/model.safetensors')
+    sp = q(run)[3]
+    params = f"{sp['parameters'] / 1e6:.1f}M" if sp and sp.get('parameters') else '?'
+    loss = 'Margin-MSE' if 'margin-mse' in run else 'listwise KL'
+    other = run.replace('margin-mse', 'X').replace('listwise-kl', 'margin-mse').replace('X', 'listwise-kl')
+    card = f"""# {name}
+
+A small English cross-encoder reranker: JinaBERT (BERT with a symmetric ALiBi attention bias
+instead of position embeddings), **{layers} layer{'s' if layers > 1 else ''} × {cfg['hidden_size']}** hidden, {cfg['num_attention_heads']} heads, GEGLU
+feed-forward of {cfg['intermediate_size']}, a 30,000-piece lowercase WordPiece vocabulary; {params} parameters,
+{size / 2**20:.1f} MiB of float16 weights. It scores a (query, document) pair with one logit
+(higher is more relevant; sigmoid gives Jina's `relevance_score`). It ships inside turborank
+{'and is its default model (`turborank rerank` without `--model`, `Reranker.load()`)' if short == 'tiny' else '(`--model` with this folder)'}.
+
+**Read the results first: it does not beat BM25.** It was distilled in one 3-hour session on a
+2-core CPU, from a teacher that itself saw far too little data to learn relevance. It exists to
+show the whole recipe running end to end inside turborank, and as the starting point for the
+longer runs that would make it useful (docs/RESULTS.md).
+
+## Training data
+
+Everything was built offline by `turborank data all --config data/pipeline.json`
+(docs/DATA.md), each source's licence recorded in its manifest:
+
+- Debian package metadata (names, one-line and long descriptions; each package's own licence,
+  Debian main);
+- dictionaries and glossaries from Debian packages: GCIDE (GPL-2+), WordNet 3.0 (WordNet
+  licence), FOLDOC (GFDL-1.1+), the Jargon File (public domain);
+- manual pages (`manpages`, `manpages-dev`: mostly the Linux man-pages copyleft licence);
+- SciFact's corpus and train split queries and qrels (CC BY-NC 2.0); never its test queries;
+- the Lyft 2021 10-K RAG set (a public SEC filing; LLM-generated questions).
+
+The pipeline refuses any overlap with the evaluation sets (SciFact test, TREC DL19, the Paul
+Graham RAG set).
+
+## Recipe
+
+`turborank distill all --config data/distill.json` (docs/DISTILL.md), as Jina made Reranker
+Turbo and Tiny:
+
+1. a teacher, JinaBERT 6 × 256, pre-trained with the masked-LM loss (700 steps of 32 texts,
+   128 tokens; 32 minutes), then fine-tuned as a cross-encoder on relevance pairs with BM25
+   hard negatives (700 steps of 32 pairs, binary cross-entropy; 24 minutes);
+2. the teacher scored the BM25 top 30 of 1,200 queries (most of them never labelled by anyone;
+   4 minutes);
+3. this student started from the teacher's embeddings, its first {layers} layer{'s' if layers > 1 else ''} and its classifier
+   head, and learnt the teacher's scores with **{loss}** (200 steps; about {'3' if short == 'turbo' else '2'} minutes). The
+   other loss was trained too and is reported beside it; this one scored better (docs/RESULTS.md).
+
+## Results
+
+Produced by `bash scripts/distill-results.sh` (SciFact test: BM25 top 100 reranked; TREC DL19:
+the given BM25 top 100; Paul Graham essay: BM25 top 10, 5 kept; 256 tokens per pair;
+documents per 50 ms on SciFact text, 2 threads, AMD EPYC, 2026-11-25):
+
+| ranking | SciFact NDCG@10 | DL19 NDCG@10 | mean | Paul Graham hit rate / MRR | docs per 50 ms |
+| --- | --- | --- | --- | --- | --- |
+{row('BM25 alone', 'BM25')}
+{row('teacher (6 × 256)', 'teacher')}
+{row(f'{name} ({run})', run)}
+{row(f'same shape, {other}', other)}
+
+## Licence
+
+The weights are released under the Apache-2.0 licence, like turborank's code. They were
+trained on text under the licences listed above, including SciFact's CC BY-NC 2.0 and
+GPL/GFDL dictionaries; whether those terms reach a model trained on them is not settled, so
+check them before commercial use.
+
+## Intended use
+
+turborank's out-of-the-box default: trying the commands, the server and the library without
+downloading anything; tests and demos; a starting checkpoint for further distillation
+(`turborank train --config …` with `model.init` set to this folder).
+
+## Limits
+
+- Its rankings are worse than BM25's on every set measured: do not put it in front of users.
+  For real reranking pass `--model` with a trained reranker (e.g. jinaai/jina-reranker-v1-turbo-en).
+- English only, lowercased; trained on pairs of at most 192 tokens (ALiBi accepts up to 8,192,
+  but longer inputs are untested for quality).
+- Its domain is software package descriptions, dictionary definitions and scientific claims.
+"""
+    open(f'models/{name}/README.md', 'w').write(card)
+    print('wrote', f'models/{name}/README.md', file=sys.stderr)
