@@ -32,7 +32,8 @@ for short, run in runs.items():
     sp = q(run)[3]
     params = f"{sp['parameters'] / 1e6:.1f}M" if sp and sp.get('parameters') else '?'
     loss = 'Margin-MSE' if 'margin-mse' in run else 'listwise KL'
-    other = run.replace('margin-mse', 'X').replace('listwise-kl', 'margin-mse').replace('X', 'listwise-kl')
+    swap = {'margin-mse': 'listwise-kl', 'listwise-kl': 'margin-mse'}
+    other = next(run.replace(a, b) for a, b in swap.items() if run.endswith(a))
     card = f"""# {name}
 
 A small English cross-encoder reranker: JinaBERT (BERT with a symmetric ALiBi attention bias

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { Reranker, TEST_MODEL_WARNING, DEFAULT_MODEL_NOTE, type RerankResult } from '../rerank/index.js';
+import { Reranker, TEST_MODEL_WARNING, DEFAULT_MODEL_NAME, DEFAULT_MODEL_NOTE, type RerankResult } from '../rerank/index.js';
 import { decodeUtf8, parseDocuments, readInputBytes, type DocumentFormat } from './input.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 import { PRECISION_HELP_LINE, precisionOption } from './precision.js';
@@ -11,7 +11,7 @@ Ranks documents by relevance to a query. Documents come from FILE or stdin: one 
 JSON Lines with "text", or a JSON array of strings / {"text"} objects.
 
 Options:
-  -m, --model M         model directory, .onnx file or cached hub name (default: the shipped turborank-tiny-en)
+  -m, --model M         model directory, .onnx file or cached hub name (default: the shipped ${DEFAULT_MODEL_NAME})
   -q, --query Q         the query (required)
   -n, --top-n N         show only the best N
       --max-length N    tokens per (query, document) pair, longest-first truncation

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, DEFAULT_MODEL_NOTE, formatScoreLines } from '../rerank/index.js';
+import { Reranker, SCORE_CHUNK_LINES, TEST_MODEL_WARNING, DEFAULT_MODEL_NOTE, formatScoreLines, DEFAULT_MODEL_NAME } from '../rerank/index.js';
 import { parsePairLine, readLines } from './input.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 import { PRECISION_HELP_LINE, precisionOption } from './precision.js';
@@ -12,7 +12,7 @@ one line {"logit": …, "score": …} per input line, in order (score = sigmoid(
 Input is streamed in chunks, so files larger than memory work.
 
 Options:
-  -m, --model M         model directory, .onnx file or cached hub name (default: the shipped turborank-tiny-en)
+  -m, --model M         model directory, .onnx file or cached hub name (default: the shipped ${DEFAULT_MODEL_NAME})
       --max-length N    tokens per pair, longest-first truncation
       --batch-size N    pairs per inference batch (default 32)
       --chunk N         lines read before scoring (default 1024)

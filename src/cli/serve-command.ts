@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { TEST_MODEL_WARNING, namesTestModel } from '../rerank/index.js';
+import { TEST_MODEL_WARNING, namesTestModel, DEFAULT_MODEL_NAME } from '../rerank/index.js';
 import { DEFAULT_SERVER_OPTIONS, loadApiKeys, parseModelArgument, startServer, type ServerOptions } from '../server/index.js';
 import { MAX_THREADS, intOption, stringOption } from './main.js';
 import { precisionOption } from './precision.js';
@@ -22,7 +22,7 @@ TURBORANK_MAX_BATCH_TOKENS, --sagemaker is TURBORANK_SAGEMAKER=1, and --model an
 Options:
   -m, --model [NAME=]M      model to serve (repeatable): directory, .onnx file or cached hub
                             name; NAME is what clients send as "model" (default: the folder
-                            or hub name). Default: the shipped turborank-tiny-en
+                            or hub name). Default: the shipped ${DEFAULT_MODEL_NAME}
       --host H              interface to listen on (default ${D.host})
   -p, --port N              port (default ${D.port}; 0 picks a free one)
       --sagemaker           SageMaker hosting: listen on 0.0.0.0, port $SAGEMAKER_BIND_TO_PORT or 8080

@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../errors.js';
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_QUEUE, DEFAULT_STALLED_INTERVAL_MS, resolveRedisUrl, startShardWorker, type WorkerEvent } from '../jobs/index.js';
-import { TEST_MODEL_WARNING, namesTestModel } from '../rerank/index.js';
+import { TEST_MODEL_WARNING, namesTestModel, DEFAULT_MODEL_NAME } from '../rerank/index.js';
 import { intOption, stringOption, threadsOption } from './main.js';
 import { envName } from './serve-command.js';
 
@@ -25,7 +25,7 @@ Every option can also come from the environment: --redis is TURBORANK_REDIS_URL,
 
 Options:
       --redis URL            redis:// or rediss:// URL (env TURBORANK_REDIS_URL)
-  -m, --model M              model directory, .onnx file or cached hub name (default: the shipped turborank-tiny-en)
+  -m, --model M              model directory, .onnx file or cached hub name (default: the shipped ${DEFAULT_MODEL_NAME})
       --concurrency N        shards scored at once, each on its own thread and session (default 1)
       --threads N            ONNX Runtime threads per shard being scored (default: all cores)
       --queue NAME           BullMQ queue (default ${DEFAULT_QUEUE})

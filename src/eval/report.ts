@@ -129,8 +129,8 @@ function summarySection(numbers: ReportNumbers): string {
     ...Object.fromEntries(Object.entries(numbers.beir).map(([d, row]) => [`${d} NDCG@10`, row])),
     ...Object.fromEntries(Object.entries(numbers.trecDl).map(([d, row]) => [`${d} NDCG@10`, row])),
   };
-  const rankings = [FIRST_STAGE, ...numbers.models];
   if (numbers.models.length === 0) return '';
+  const rankings = [FIRST_STAGE, ...numbers.models];
   const ndcgColumns = Object.keys(ndcg);
   const ragColumns = Object.keys(numbers.rag);
   const header = ['ranking', ...ndcgColumns, ...(ndcgColumns.length > 1 ? ['mean NDCG@10'] : []), ...ragColumns.map((d) => `${d} hit rate / MRR`), 'docs per 50 ms', 'parameters', 'model size'];

@@ -18,6 +18,8 @@ export type ShippedModel = keyof typeof SHIPPED_MODELS;
 
 /** The one `Reranker.load()` uses with no argument (see docs/RESULTS.md for why this one). */
 export const DEFAULT_MODEL: ShippedModel = 'tiny';
+/** Its folder name, for messages and help texts. */
+export const DEFAULT_MODEL_NAME: string = SHIPPED_MODELS[DEFAULT_MODEL];
 
 const TEST_MODEL = 'test-jinabert-bpe';
 
@@ -61,5 +63,5 @@ export function namesTestModel(model: string | undefined): boolean {
 
 /** Said on stderr when a command falls back to the default model: what it is and how good. */
 export const DEFAULT_MODEL_NOTE =
-  `turborank: no --model: using ${SHIPPED_MODELS[DEFAULT_MODEL]}, a small reranker distilled on offline data in one ` +
+  `turborank: no --model: using ${DEFAULT_MODEL_NAME}, a small reranker distilled on offline data in one ` +
   'CPU session; it does not beat BM25 yet (docs/RESULTS.md). Pass --model DIR|NAME for a real reranker.';
