@@ -52,7 +52,7 @@ export interface TrainLogLine {
   readonly tokens_per_second: number;
   /** Seconds since this process started training (restarts at 0 on --resume). */
   readonly elapsed_seconds: number;
-  readonly dev?: { readonly examples: number; readonly loss: number; readonly accuracy?: number };
+  readonly dev?: { readonly examples: number; readonly loss: number; readonly accuracy?: number; readonly mrr?: number; readonly ranked_queries?: number };
   readonly checkpoint?: string;
 }
 
@@ -157,7 +157,7 @@ function logLine(r: StepReport): TrainLogLine {
 }
 
 function devMetrics(dev: NonNullable<StepReport['dev']>): NonNullable<TrainLogLine['dev']> {
-  return { examples: dev.examples, loss: dev.loss, ...(dev.accuracy !== undefined ? { accuracy: dev.accuracy } : {}) };
+  return { examples: dev.examples, loss: dev.loss, ...(dev.accuracy !== undefined ? { accuracy: dev.accuracy } : {}), ...(dev.mrr !== undefined ? { mrr: dev.mrr, ranked_queries: dev.rankedQueries ?? 0 } : {}) };
 }
 
 function describeSummary(s: TrainSummary): string {
@@ -168,7 +168,7 @@ function describeSummary(s: TrainSummary): string {
     `${s.status === 'completed' ? 'trained' : 'interrupted after'} steps ${s.first_step}–${s.last_step} of ${s.total_steps} in ${formatDuration(s.elapsed_seconds)}`,
     `final loss ${formatLoss(s.final_loss!)}`,
     `${Math.round(s.tokens_per_second!)} tokens/s`,
-    ...(s.dev ? [`dev loss ${formatLoss(s.dev.loss)}${s.dev.accuracy !== undefined ? `, accuracy ${s.dev.accuracy.toFixed(3)}` : ''}`] : []),
+    ...(s.dev ? [`dev loss ${formatLoss(s.dev.loss)}${s.dev.accuracy !== undefined ? `, accuracy ${s.dev.accuracy.toFixed(3)}` : ''}${s.dev.mrr !== undefined ? `, MRR ${s.dev.mrr.toFixed(3)}` : ''}`] : []),
     `checkpoint ${s.checkpoint ?? 'none'}`,
     `log ${s.log}`,
   ];
@@ -291,7 +291,7 @@ function plainLines(config: TrainConfig): Progress {
         const eta = (r.elapsedSeconds / (r.step - firstStep)) * (r.totalSteps - r.step);
         write(`step ${r.step}/${r.totalSteps}  loss ${formatLoss(r.loss)}  lr ${r.learningRate.toExponential(3)}  grad_norm ${r.gradNorm.toPrecision(4)}  ${Math.round(r.tokensPerSecond)} tokens/s  ETA ${formatDuration(eta)}`);
       }
-      if (r.dev) write(`step ${r.step} dev: loss ${formatLoss(r.dev.loss)}${r.dev.accuracy !== undefined ? `  accuracy ${r.dev.accuracy.toFixed(4)}` : ''} (${r.dev.examples} examples)`);
+      if (r.dev) write(`step ${r.step} dev: loss ${formatLoss(r.dev.loss)}${r.dev.accuracy !== undefined ? `  accuracy ${r.dev.accuracy.toFixed(4)}` : ''}${r.dev.mrr !== undefined ? `  MRR ${r.dev.mrr.toFixed(4)} (${r.dev.rankedQueries} queries)` : ''} (${r.dev.examples} examples)`);
       if (r.checkpoint) write(`step ${r.step} checkpoint: ${r.checkpoint}`);
     },
     stop() {},

@@ -58,9 +58,13 @@ const schema = z.object({
     negatives: z.number().int().min(1).default(3),
     /** Hard negatives are drawn from the BM25 ranks 1..depth that are not positives. */
     negative_depth: z.number().int().min(2).default(30),
+    /** Easy negatives per query besides the hard ones: documents drawn at random from the task's pool. */
+    random_negatives: z.number().int().min(0).default(0),
+    /** Per-task caps on queries that replace queries_per_source, e.g. {"dict:gcide": 1500}. */
+    queries_per_task: z.record(z.string(), z.number().int().positive()).default({}),
     dev_fraction: z.number().min(0).max(0.5).default(0.02),
     document_chars: z.number().int().min(50).default(2000),
-  }).strict().default({ queries_per_source: 5000, negatives: 3, negative_depth: 30, dev_fraction: 0.02, document_chars: 2000 }),
+  }).strict().default({ queries_per_source: 5000, negatives: 3, negative_depth: 30, random_negatives: 0, queries_per_task: {}, dev_fraction: 0.02, document_chars: 2000 }),
   queries: z.object({
     per_source: z.number().int().positive().default(3000),
     candidates: z.number().int().min(2).default(30),

@@ -8,6 +8,7 @@
  *   {"query", "document", "label", "source", "query_id", "document_id", "negative"?}
  */
 import path from 'node:path';
+import { InputError } from '../errors.js';
 import { Bm25Index } from '../eval/bm25.js';
 import type { DataConfig } from './config.js';
 import { JsonlWriter, type StepResult } from './output.js';
@@ -25,14 +26,20 @@ export function buildPairs(config: DataConfig, tasks: readonly RetrievalTask[], 
   const pairsBySource: Record<string, number> = {};
   let withoutNegatives = 0;
   let randomNegatives = 0;
-  const { negatives, negative_depth: depth, dev_fraction: devFraction, queries_per_source: perSource } = config.pairs;
+  let easyNegatives = 0;
+  const { negatives, negative_depth: depth, random_negatives: easy, dev_fraction: devFraction, queries_per_source: perSource, queries_per_task: perTask } = config.pairs;
+  const unknown = Object.keys(perTask).filter((name) => !tasks.some((t) => t.name === name && t.kind !== 'unlabelled'));
+  if (unknown.length > 0) {
+    throw new InputError(`pairs.queries_per_task names ${unknown.map((n) => `'${n}'`).join(', ')}, not a task with relevance pairs`,
+      `use one of: ${tasks.filter((t) => t.kind !== 'unlabelled').map((t) => t.name).join(', ')}`);
+  }
   for (const task of tasks) {
     if (task.kind === 'unlabelled') continue;
     const started = Date.now();
     const index = Bm25Index.build(task.documents);
     const text = new Map(task.documents.map((d) => [d.id, d.text]));
     const random = streamFor(config.seed, `pairs:${task.name}`);
-    const queries = task.queries.slice(0, perSource);
+    const queries = task.queries.slice(0, perTask[task.name] ?? perSource);
     const devCount = Math.round(queries.length * devFraction);
     let written = 0;
     queries.forEach((q, i) => {
@@ -47,7 +54,15 @@ export function buildPairs(config: DataConfig, tasks: readonly RetrievalTask[], 
         if (!positives.has(doc.id) && !chosen.some((c) => c.id === doc.id)) chosen.push({ id: doc.id, kind: 'random' });
       }
       if (chosen.length === 0) { withoutNegatives++; return; }
-      if (chosen.some((c) => c.kind === 'random')) randomNegatives += chosen.filter((c) => c.kind === 'random').length;
+      randomNegatives += chosen.filter((c) => c.kind === 'random').length;
+      // Easy negatives: with hard ones only, every negative shares the query's words, and a
+      // small model learns nothing from word overlap; random documents teach it that first.
+      const hardCount = chosen.length;
+      for (let tries = 0; chosen.length < hardCount + easy && tries < easy * 10 && task.documents.length > positives.size + chosen.length; tries++) {
+        const doc = task.documents[Math.floor(random() * task.documents.length)]!;
+        if (!positives.has(doc.id) && !chosen.some((c) => c.id === doc.id)) chosen.push({ id: doc.id, kind: 'easy' });
+      }
+      easyNegatives += chosen.length - hardCount;
       const base = { source: task.name, query_id: q.id };
       for (const p of q.positives.slice(0, MAX_POSITIVES)) {
         out.write({ query: q.text, document: text.get(p)!, label: 1, ...base, document_id: p });
@@ -65,6 +80,6 @@ export function buildPairs(config: DataConfig, tasks: readonly RetrievalTask[], 
   const outputs = [train.close(), dev.close()];
   return {
     outputs,
-    counts: { train_pairs: outputs[0]!.lines, dev_pairs: outputs[1]!.lines, queries_by_source: queriesBySource, pairs_by_source: pairsBySource, queries_without_negatives: withoutNegatives, random_negatives: randomNegatives },
+    counts: { train_pairs: outputs[0]!.lines, dev_pairs: outputs[1]!.lines, queries_by_source: queriesBySource, pairs_by_source: pairsBySource, queries_without_negatives: withoutNegatives, random_negatives: randomNegatives, easy_negatives: easyNegatives },
   };
 }

@@ -1,6 +1,8 @@
 /**
  * Periodic evaluation on a dev set during training, with the weights as they are now: for
- * pointwise data (labels or teacher logits) the mean loss and, with 0/1 labels, accuracy.
+ * pointwise data (labels or teacher logits) the mean loss and, with 0/1 labels, accuracy and
+ * the MRR of each query's positives among its pairs. Accuracy alone misleads on relevance
+ * pairs: with three negatives per positive, calling everything irrelevant scores 0.75.
  */
 import ort from 'onnxruntime-node';
 import type { ModelSpec } from '../checkpoint/index.js';
@@ -16,6 +18,13 @@ export interface DevMetrics {
   readonly accuracy?: number;
   /** Mean binary cross-entropy (labels) or squared error (teacher logits). */
   readonly loss: number;
+  /**
+   * Labels only: mean reciprocal rank of the best-scored positive among the pairs of its query
+   * (same query text; ties count half), over queries with a positive and a negative.
+   */
+  readonly mrr?: number;
+  /** The queries the MRR is taken over. */
+  readonly rankedQueries?: number;
 }
 
 const sessions = new WeakMap<object, Promise<ort.InferenceSession>>();
@@ -28,6 +37,7 @@ export async function evaluateDev(
   if (pairs.length === 0) return undefined;
   let loss = 0;
   let correct = 0;
+  const byQuery = new Map<string, { score: number; label: number }[]>();
   for (let start = 0; start < pairs.length; start += config.batch_size) {
     const chunk = pairs.slice(start, start + config.batch_size);
     const encoded = await tokenizer.encodePairs(chunk, config.max_length);
@@ -37,12 +47,33 @@ export async function evaluateDev(
       if (config.loss.name === 'bce') {
         loss += Math.max(x, 0) - x * e.target + Math.log1p(Math.exp(-Math.abs(x)));
         if ((x > 0 ? 1 : 0) === e.target) correct++;
+        const list = byQuery.get(e.query) ?? [];
+        list.push({ score: x, label: e.target });
+        byQuery.set(e.query, list);
       } else {
         loss += (x - e.target) ** 2;
       }
     });
   }
-  return { examples: pairs.length, loss: loss / pairs.length, ...(config.loss.name === 'bce' ? { accuracy: correct / pairs.length } : {}) };
+  if (config.loss.name !== 'bce') return { examples: pairs.length, loss: loss / pairs.length };
+  const ranking = meanReciprocalRank([...byQuery.values()]);
+  return { examples: pairs.length, loss: loss / pairs.length, accuracy: correct / pairs.length, ...ranking };
+}
+
+/** MRR of the best positive per query, ties with negatives counted half; queries without both kinds skipped. */
+export function meanReciprocalRank(queries: readonly (readonly { score: number; label: number }[])[]): { mrr?: number; rankedQueries?: number } {
+  let sum = 0;
+  let count = 0;
+  for (const list of queries) {
+    const positives = list.filter((p) => p.label >= 0.5);
+    const negatives = list.filter((p) => p.label < 0.5);
+    if (positives.length === 0 || negatives.length === 0) continue;
+    const best = Math.max(...positives.map((p) => p.score));
+    const above = negatives.filter((n) => n.score > best).length + negatives.filter((n) => n.score === best).length / 2;
+    sum += 1 / (1 + above);
+    count++;
+  }
+  return count === 0 ? {} : { mrr: sum / count, rankedQueries: count };
 }
 
 /**

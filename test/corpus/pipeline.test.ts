@@ -113,6 +113,31 @@ describe('turborank data on a tiny world', () => {
     assert.equal(documents.size, new Set(queries.flatMap((q) => (q.candidates as { id: string }[]).map((c) => c.id))).size);
   });
 
+  test('pairs: random_negatives adds easy negatives from the pool; queries_per_task caps one task and refuses an unknown name', async () => {
+    const easy = readDataConfig(world.variant('easy', (c) => {
+      c.pairs = { queries_per_source: 50, queries_per_task: { 'dict:wn': 1 }, negatives: 2, random_negatives: 1, negative_depth: 5, dev_fraction: 0, document_chars: 500 };
+    }), path.join(world.root, 'easy-out'));
+    await runDataStep('sources', easy, quiet);
+    const [report] = await runDataStep('pairs', easy, quiet);
+    const pairs = lines(path.join(easy.output, 'pairs', 'train.jsonl'));
+    const before = lines(path.join(out, 'pairs', 'train.jsonl')).concat(lines(path.join(out, 'pairs', 'dev.jsonl')));
+    const queries = (rows: Record<string, unknown>[], source: string): number => new Set(rows.filter((p) => p.source === source).map((p) => p.query_id)).size;
+    assert.equal(queries(pairs, 'dict:wn'), 1, 'dict:wn capped at 1 query');
+    assert.equal(queries(pairs, 'dict:foldoc'), queries(before, 'dict:foldoc'), 'other tasks keep queries_per_source');
+    const easyRows = pairs.filter((p) => p.negative === 'easy');
+    assert.ok(easyRows.length > 0 && easyRows.every((p) => p.label === 0));
+    assert.equal(report!.counts.easy_negatives, easyRows.length);
+    const byQuery = new Map<string, Record<string, unknown>[]>();
+    for (const p of pairs) byQuery.set(`${String(p.source)}|${String(p.query_id)}`, [...byQuery.get(`${String(p.source)}|${String(p.query_id)}`) ?? [], p]);
+    for (const [id, rows] of byQuery) {
+      const negatives = rows.filter((p) => p.label === 0).map((p) => p.document_id);
+      assert.equal(new Set(negatives).size, negatives.length, `${id}: no negative twice`);
+      assert.ok(!rows.some((p) => p.label === 0 && rows.some((q) => q.label === 1 && q.document_id === p.document_id)), `${id}: no positive as negative`);
+    }
+    const typo = readDataConfig(world.variant('typo', (c) => { c.pairs = { queries_per_task: { 'dict:wordnet': 5 } }; }), path.join(world.root, 'easy-out'));
+    await assert.rejects(runDataStep('pairs', typo, quiet), /queries_per_task names 'dict:wordnet'[\s\S]*use one of: .*dict:wn/);
+  });
+
   test('is deterministic: the same config and seed give the same bytes', async () => {
     const again = readDataConfig(world.config, path.join(world.root, 'again'));
     const second = [...await runDataStep('corpus', again, quiet), ...await runDataStep('pairs', again, quiet)];

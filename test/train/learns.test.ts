@@ -25,8 +25,11 @@ test('a tiny cross-encoder learns "does the document contain the query word?" fa
   await trainer.close();
   assert.ok(before && before.accuracy! < 0.65, `untrained accuracy ${before?.accuracy}`);
   assert.ok(dev, 'dev metrics were reported');
-  const { accuracy } = dev as { accuracy: number };
+  const { accuracy, mrr, rankedQueries } = dev as { accuracy: number; mrr: number; rankedQueries: number };
   assert.ok(accuracy > 0.9, `held-out accuracy after 300 steps: ${accuracy}`);
+  // dev pairs sharing a query word form its candidate list: ranking went from chance to near-perfect
+  assert.ok(rankedQueries > 10 && before.rankedQueries === rankedQueries, `ranked queries ${rankedQueries}`);
+  assert.ok(mrr > 0.9 && before.mrr! < mrr - 0.15, `dev MRR ${before.mrr} → ${mrr}`);
   const early = losses.slice(0, 20).reduce((a, b) => a + b) / 20;
   const late = losses.slice(-20).reduce((a, b) => a + b) / 20;
   assert.ok(late < early / 2, `loss fell from ${early} to ${late}`);
