@@ -147,8 +147,18 @@ describe('turborank serve processes', { concurrency: 3 }, () => {
   });
 
   test('--sagemaker: GET /ping and POST /invocations on the port SageMaker gives', async () => {
-    const port = await freePort();
-    const server = await spawnServe(['--sagemaker', '--model', TINY, '--threads', '1'], { SAGEMAKER_BIND_TO_PORT: String(port) });
+    // SageMaker names the port, so port 0 is not an option: take a free one, and take another
+    // if a test running beside this one bound it between the probe and the server's start.
+    let port = 0;
+    let server: Awaited<ReturnType<typeof spawnServe>> | undefined;
+    for (let attempt = 1; !server; attempt++) {
+      port = await freePort();
+      try {
+        server = await spawnServe(['--sagemaker', '--model', TINY, '--threads', '1'], { SAGEMAKER_BIND_TO_PORT: String(port) });
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+      }
+    }
     try {
       assert.equal(server.url, `http://0.0.0.0:${port}`);
       assert.equal((await get(`http://127.0.0.1:${port}/ping`)).status, 200);
