@@ -10,8 +10,8 @@
 // ~20,000 whole words of 4+ letters); a document is 60 other words, drawn uniformly
 // ("uniform") or from a Zipf law over the same words ("zipf", weight 1/rank, as in real text);
 // a positive (every other pair) has 3 of its query's words planted at random places. Nothing
-// else tells positives from negatives (the draws come from a Mulberry32 stream, not from an
-// LCG, whose correlated draws leak the label), so dev accuracy above 0.5 means the model
+// else tells positives from negatives (the draws come from the trainer's Mulberry32 stream, not
+// from an LCG, whose correlated draws leak the label), so dev accuracy above 0.5 means the model
 // learnt to match words. Prints each run's dev accuracy at every evaluation. Needs
 // `npm run build`. About 1.2 minutes per distribution at 400 steps (2 cores).
 //
@@ -21,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../dist/src/train/data.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -36,18 +37,8 @@ const allWords = Object.keys(vocab).filter((w) => /^[a-z]{4,}$/.test(w));
 const words = vocabSize > 0 ? allWords.slice(0, vocabSize) : allWords;
 if (words.length < 20) { console.error(`probe-matching: --vocab ${vocabSize} leaves ${words.length} words; give at least 20`); process.exit(2); }
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function pairs(kind, n, seed) {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const uniform = () => words[Math.floor(random() * words.length)];
   // Zipf: inverse-CDF sampling over ranks 1..W with weight 1/rank (words in a fixed shuffled order)
   const cumulative = [];
