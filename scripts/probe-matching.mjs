@@ -15,8 +15,9 @@
 // learnt to match words. Prints each run's dev accuracy at every evaluation. Needs
 // `npm run build`. About 1.2 minutes per distribution at 400 steps (2 cores).
 //
-// Measured 2026-11-26: with the full vocabulary neither distribution gets off 0.50 (seeds 42,
-// 1, 2, 3); with --vocab 50 it learns (a detector per word, not a matching circuit).
+// Measured 2026-11-26: neither distribution gets off 0.50 in 400 steps, with the full
+// vocabulary (seeds 42, 1, 2, 3) or with --vocab 50. A fix for the teacher should make this
+// probe learn first.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
