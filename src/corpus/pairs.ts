@@ -47,21 +47,21 @@ export function buildPairs(config: DataConfig, tasks: readonly RetrievalTask[], 
       const positives = new Set(q.positives);
       const hits = index.search(q.text, depth + positives.size).filter((h) => !positives.has(h.docId)).slice(0, depth);
       const chosen = sample(hits, negatives, random).map((h) => ({ id: h.docId, kind: 'bm25' }));
+      // Random documents of the pool, neither positives nor chosen already, until `upTo` (at most `maxTries` draws).
+      const addRandom = (upTo: number, kind: 'random' | 'easy', maxTries: number): void => {
+        for (let tries = 0; chosen.length < upTo && tries < maxTries && task.documents.length > positives.size + chosen.length; tries++) {
+          const doc = task.documents[Math.floor(random() * task.documents.length)]!;
+          if (!positives.has(doc.id) && !chosen.some((c) => c.id === doc.id)) chosen.push({ id: doc.id, kind });
+        }
+      };
       // BM25 finds too few non-positive documents for some queries (no shared terms): random
       // documents of the pool make up the rest, marked as such.
-      for (let tries = 0; chosen.length < negatives && tries < negatives * 10 && task.documents.length > positives.size + chosen.length; tries++) {
-        const doc = task.documents[Math.floor(random() * task.documents.length)]!;
-        if (!positives.has(doc.id) && !chosen.some((c) => c.id === doc.id)) chosen.push({ id: doc.id, kind: 'random' });
-      }
+      addRandom(negatives, 'random', negatives * 10);
       if (chosen.length === 0) { withoutNegatives++; return; }
       randomNegatives += chosen.filter((c) => c.kind === 'random').length;
-      // Easy negatives: with hard ones only, every negative shares the query's words, and a
-      // small model learns nothing from word overlap; random documents teach it that first.
+      // Easy negatives besides the hard ones, so that not every negative shares the query's words.
       const hardCount = chosen.length;
-      for (let tries = 0; chosen.length < hardCount + easy && tries < easy * 10 && task.documents.length > positives.size + chosen.length; tries++) {
-        const doc = task.documents[Math.floor(random() * task.documents.length)]!;
-        if (!positives.has(doc.id) && !chosen.some((c) => c.id === doc.id)) chosen.push({ id: doc.id, kind: 'easy' });
-      }
+      addRandom(hardCount + easy, 'easy', easy * 10);
       easyNegatives += chosen.length - hardCount;
       const base = { source: task.name, query_id: q.id };
       for (const p of q.positives.slice(0, MAX_POSITIVES)) {
