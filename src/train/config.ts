@@ -30,8 +30,16 @@ const configSchema = z.object({
     shape: shapeSchema.optional(),
     /** tokenizer.json; defaults to the init checkpoint's. */
     tokenizer: z.string().optional(),
+    /**
+     * A new model only: each attention layer's key weights start as a copy of its query
+     * weights, both N(0, std²), so that from the first step a token attends most to tokens
+     * like itself (docs/DISTILL.md: with dropout off, what lets a model here learn word matching).
+     */
+    tied_query_key_std: z.number().positive().optional(),
   }).strict().refine((m) => m.init !== undefined || (m.shape !== undefined && m.tokenizer !== undefined), {
     message: 'give either "init" (a checkpoint folder) or both "shape" and "tokenizer"',
+  }).refine((m) => m.tied_query_key_std === undefined || m.init === undefined, {
+    message: '"tied_query_key_std" initialises a new model: give it with "shape", not with "init" (whose attention weights are loaded)',
   }),
   data: z.object({ train: z.string(), dev: z.string().optional() }).strict(),
   loss: lossSchema,

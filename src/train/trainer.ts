@@ -72,7 +72,8 @@ export class Trainer {
     const { spec, weights, tokenizerPath, base } = saved ?? startingPoint(config, config.model.init);
     const tokenizer = await PairTokenizer.load(tokenizerPath);
     const dropout = config.dropout.hidden > 0 || config.dropout.attention > 0 ? { ...config.dropout, seed: config.seed } : undefined;
-    const lookup = (name: string, shape: readonly number[]): Float32Array => weights.get(name) ?? initialWeight(name, shape, config.seed);
+    const initOptions = config.model.tied_query_key_std !== undefined ? { tiedQueryKeyStd: config.model.tied_query_key_std } : {};
+    const lookup = (name: string, shape: readonly number[]): Float32Array => weights.get(name) ?? initialWeight(name, shape, config.seed, initOptions);
     const graph = buildTrainingGraph(spec, lookup, config.loss, dropout);
     const params = graph.parameters.map((p) => lookup(p.name, p.shape));
     const broken = firstNonFinite(params);
