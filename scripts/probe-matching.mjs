@@ -2,7 +2,7 @@
 // Can a cross-encoder trained from random weights learn word matching? A probe for the
 // teacher's failure to rank (docs/DISTILL.md, "Why the teacher does not rank").
 //
-//   node scripts/probe-matching.mjs [OUT_DIR] [--steps N] [--docs uniform,zipf] [--vocab N] [--seed S]
+//   node scripts/probe-matching.mjs [OUT_DIR (data/build/probe-matching)] [--steps N] [--docs uniform,zipf] [--vocab N] [--seed S]
 //        [--query-words 8] [--doc-words 60] [--planted 3] [--max-length 96]
 //        [--tied-qk STD] [--no-dropout] [--init CHECKPOINT]
 //
@@ -48,7 +48,7 @@ const init = flag('--init', undefined);
 const noDropout = args.includes('--no-dropout') ? (args.splice(args.indexOf('--no-dropout'), 1), true) : false;
 if (planted > queryWords || planted > docWords || planted < 1) { console.error(`probe-matching: --planted ${planted} must be 1 to --query-words (${queryWords}) and --doc-words (${docWords})`); process.exit(2); }
 if (init !== undefined && tiedQk !== undefined) { console.error('probe-matching: --tied-qk initialises a new model; it cannot go with --init'); process.exit(2); }
-const out = path.resolve(args[0] ?? 'probe-matching');
+const out = path.resolve(args[0] ?? path.join(root, 'data', 'build', 'probe-matching')); // default: git-ignored
 const tokenizer = path.join(root, 'data', 'vocab', 'tokenizer.json');
 const vocab = JSON.parse(fs.readFileSync(tokenizer, 'utf8')).model.vocab;
 const allWords = Object.keys(vocab).filter((w) => /^[a-z]{4,}$/.test(w));
