@@ -45,7 +45,8 @@ const planted = Number(flag('--planted', '3'));
 const maxLength = Number(flag('--max-length', '96'));
 const tiedQk = flag('--tied-qk', undefined);
 const init = flag('--init', undefined);
-const noDropout = args.includes('--no-dropout') ? (args.splice(args.indexOf('--no-dropout'), 1), true) : false;
+const noDropout = args.includes('--no-dropout');
+if (noDropout) args.splice(args.indexOf('--no-dropout'), 1);
 if (planted > queryWords || planted > docWords || planted < 1) { console.error(`probe-matching: --planted ${planted} must be 1 to --query-words (${queryWords}) and --doc-words (${docWords})`); process.exit(2); }
 if (init !== undefined && tiedQk !== undefined) { console.error('probe-matching: --tied-qk initialises a new model; it cannot go with --init'); process.exit(2); }
 const out = path.resolve(args[0] ?? path.join(root, 'data', 'build', 'probe-matching')); // default: git-ignored

@@ -128,7 +128,10 @@ describe('turborank data on a tiny world', () => {
     assert.ok(easyRows.length > 0 && easyRows.every((p) => p.label === 0));
     assert.equal(report!.counts.easy_negatives, easyRows.length);
     const byQuery = new Map<string, Record<string, unknown>[]>();
-    for (const p of pairs) byQuery.set(`${String(p.source)}|${String(p.query_id)}`, [...byQuery.get(`${String(p.source)}|${String(p.query_id)}`) ?? [], p]);
+    for (const p of pairs) {
+      const key = `${String(p.source)}|${String(p.query_id)}`;
+      byQuery.set(key, [...byQuery.get(key) ?? [], p]);
+    }
     for (const [id, rows] of byQuery) {
       const negatives = rows.filter((p) => p.label === 0).map((p) => p.document_id);
       assert.equal(new Set(negatives).size, negatives.length, `${id}: no negative twice`);

@@ -48,11 +48,13 @@ test('float32 bce training graph: attention, pooler and classifier gradients mat
     // the three largest elements: float32 differences resolve large gradients, not tiny ones
     const order = [...grad.keys()].sort((a, b) => Math.abs(grad[b]!) - Math.abs(grad[a]!)).slice(0, 3);
     for (const k of order) {
-      const plus = params.map((v) => v);
-      const minus = params.map((v) => v);
-      plus[p.i] = Float32Array.from(params[p.i]!); plus[p.i]![k]! += eps;
-      minus[p.i] = Float32Array.from(params[p.i]!); minus[p.i]![k]! -= eps;
-      const numeric = (await lossOf(plus) - await lossOf(minus)) / (2 * eps);
+      const shifted = (delta: number): Float32Array[] => {
+        const values = [...params];
+        values[p.i] = Float32Array.from(params[p.i]!);
+        values[p.i]![k]! += delta;
+        return values;
+      };
+      const numeric = (await lossOf(shifted(eps)) - await lossOf(shifted(-eps))) / (2 * eps);
       const analytic = grad[k]!;
       assert.ok(Math.abs(analytic) > 1e-4, `${p.name}[${k}]: gradient ${analytic} too small to check`);
       assert.ok(Math.abs(numeric - analytic) <= 0.03 * Math.abs(analytic) + 2e-5, `${p.name}[${k}]: autodiff ${analytic}, finite differences ${numeric}`);
