@@ -7,16 +7,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { TurborankError, UsageError } from '../errors.js';
 import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
 import { distillPaths, readDistillConfig, type DistillConfig } from '../train/distill/config.js';
 import { labelQueries } from '../train/distill/label.js';
+import { matchingPairs, matchingWords } from '../train/distill/matching.js';
+import { sha256File } from '../checkpoint/files.js';
 import { packRun } from '../train/distill/pack.js';
 import { buildStudentData, cutTeacher } from '../train/distill/students.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
 
-export const DISTILL_STAGES = ['pretrain', 'finetune', 'label', 'students', 'all', 'pack'] as const;
+export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'label', 'students', 'all', 'pack'] as const;
 type Stage = (typeof DISTILL_STAGES)[number];
 
 export const DISTILL_HELP = {
@@ -25,7 +27,11 @@ export const DISTILL_HELP = {
 Runs the distillation recipe on the data \`turborank data\` built (docs/DISTILL.md):
 
 Stages:
-  pretrain   the teacher's masked-LM pre-training on corpus/pretrain.jsonl (RUN/teacher-pretrain)
+  match      the teacher's word-matching curriculum, when teacher.matching is set: synthetic
+             bce stages (RUN/matching-data/stage-N), the first from a new model, each next
+             one from the previous checkpoint (RUN/teacher-match-N)
+  pretrain   the teacher's masked-LM pre-training on corpus/pretrain.jsonl, from the last
+             matching checkpoint or a new model (RUN/teacher-pretrain)
   finetune   the teacher as a JinaBERT cross-encoder on pairs/train.jsonl, bce, dev on
              pairs/dev.jsonl, from the MLM checkpoint (RUN/teacher)
   label      the teacher scores the BM25 candidates of queries/queries.jsonl
@@ -60,7 +66,7 @@ export async function runDistill(values: Record<string, unknown>, positionals: s
   const quiet = values.quiet === true;
   const log = (line: string): void => { if (!quiet) process.stderr.write(`turborank distill: ${line}\n`); };
   const command = `turborank distill ${stage} --config ${configFile}`;
-  const stages: Stage[] = stage === 'all' ? ['pretrain', 'finetune', 'label', 'students'] : [stage as Stage];
+  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'label', 'students'] : [stage as Stage];
   for (const s of stages) await runStage(s, config, { command, log, quiet });
 }
 
@@ -73,13 +79,44 @@ interface StageOptions {
 async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promise<void> {
   const p = distillPaths(c);
   switch (stage) {
-    case 'pretrain':
+    case 'pretrain': {
       requireFile(p.corpus, 'turborank data corpus');
+      const stages = c.teacher.matching?.stages ?? [];
+      const matched = stages.length > 0 ? p.matching(stages.length) : undefined;
+      if (matched !== undefined && latestCheckpoint(p.pretrain) === undefined) {
+        requireFinished(matched, stages.at(-1)!, 'match', `teacher.matching.stages[${stages.length - 1}].steps`);
+      }
       return train('teacher-pretrain', c, {
         ...c.teacher.pretrain,
-        model: { shape: { architecture: 'jinabert', ...c.teacher.shape }, tokenizer: c.tokenizer },
+        model: matched !== undefined ? { init: latestCheckpoint(matched)! } : newTeacher(c),
         data: { train: p.corpus }, loss: { name: 'mlm' }, output: p.pretrain,
       }, o);
+    }
+    case 'match': {
+      const matching = c.teacher.matching;
+      if (matching === undefined) {
+        o.log('match: no teacher.matching in the config; nothing to do');
+        return;
+      }
+      const words = matchingWords(c.tokenizer);
+      for (const [i, stage] of matching.stages.entries()) {
+        const n = i + 1;
+        const previous = n > 1 ? p.matching(n - 1) : undefined;
+        const data = p.matchingData(n);
+        const batch = typeof matching.train.batch_size === 'number' ? matching.train.batch_size : 16;
+        const files = writeOnce(data, {
+          'train.jsonl': () => matchingPairs(words, stage, stage.pairs ?? Math.max(2000, stage.steps * batch), matching.seed * 1009 + n, false),
+          'dev.jsonl': () => matchingPairs(words, stage, stage.dev_pairs, matching.seed * 1009 + 500 + n),
+        }, JSON.stringify({ stage, seed: matching.seed, batch, tokenizer: sha256File(c.tokenizer) }));
+        await train(`teacher-match-${n}`, c, {
+          eval_every: stage.steps, ...matching.train, steps: stage.steps, max_length: stage.max_length,
+          model: previous !== undefined ? { init: latestCheckpoint(previous)! } : newTeacher(c),
+          data: { train: files['train.jsonl']!, dev: files['dev.jsonl']! }, loss: { name: 'bce' }, output: p.matching(n),
+        }, o);
+        requireLearnt(p.matching(n), n, matching.min_dev_mrr, o);
+      }
+      return;
+    }
     case 'finetune': {
       requireFile(p.pairsTrain, 'turborank data pairs');
       const init = latestCheckpoint(p.pretrain);
@@ -87,7 +124,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       if (latestCheckpoint(p.finetune) === undefined) requireFinished(p.pretrain, c.teacher.pretrain, 'pretrain', 'teacher.pretrain.steps');
       return train('teacher', c, {
         ...c.teacher.finetune,
-        model: init !== undefined ? { init } : { shape: { architecture: 'jinabert', ...c.teacher.shape }, tokenizer: c.tokenizer },
+        model: init !== undefined ? { init } : newTeacher(c),
         data: { train: p.pairsTrain, ...(fs.existsSync(p.pairsDev) ? { dev: p.pairsDev } : {}) }, loss: { name: 'bce' }, output: p.finetune,
       }, o);
     }
@@ -129,6 +166,31 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
   }
 }
 
+/** A new teacher's model settings (its shape, tokenizer and initialisation). */
+function newTeacher(c: DistillConfig): Record<string, unknown> {
+  return {
+    shape: { architecture: 'jinabert', ...c.teacher.shape }, tokenizer: c.tokenizer,
+    ...(c.teacher.tied_query_key_std !== undefined ? { tied_query_key_std: c.teacher.tied_query_key_std } : {}),
+  };
+}
+
+/**
+ * Writes generated files into `folder` unless they are there from the same settings (a stage
+ * resumed on other data would mix the two); returns their paths.
+ */
+function writeOnce(folder: string, makers: Record<string, () => string>, settings: string): Record<string, string> {
+  const settingsFile = path.join(folder, 'settings.json');
+  const paths = Object.fromEntries(Object.keys(makers).map((name) => [name, path.join(folder, name)]));
+  const current = fs.existsSync(settingsFile) && fs.readFileSync(settingsFile, 'utf8') === settings && Object.values(paths).every((f) => fs.existsSync(f));
+  if (!current) {
+    fs.mkdirSync(folder, { recursive: true });
+    fs.rmSync(settingsFile, { force: true });
+    for (const [name, make] of Object.entries(makers)) fs.writeFileSync(paths[name]!, make());
+    fs.writeFileSync(settingsFile, settings);
+  }
+  return paths;
+}
+
 /**
  * Writes the stage's training config to RUN/configs/NAME.json (what was run, and what
  * `turborank train --config` can run by hand) and runs it: resumed when the folder holds a
@@ -147,6 +209,26 @@ async function train(name: string, c: DistillConfig, raw: Record<string, unknown
   }
   o.log(`${name}: ${latest ? `resuming at step ${step}` : 'starting'} → ${config.output} (config ${file})`);
   await runTrain({ config: file, resume: latest !== undefined, quiet: o.quiet }, []);
+}
+
+/**
+ * Refuses to go on from a matching stage that did not learn: training here can take off and
+ * then fall back to a constant output (docs/DISTILL.md), and every later stage would start
+ * from that.
+ */
+function requireLearnt(folder: string, stage: number, minMrr: number, o: StageOptions): void {
+  const log = path.join(folder, 'train_log.jsonl');
+  const dev = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"dev"'))
+    .map((l) => (JSON.parse(l) as { step: number; dev: { mrr?: number } })).at(-1);
+  if (dev === undefined) throw new TurborankError(`${log}: no dev evaluation`, 'set eval_every in teacher.matching.train (at most the stage\'s steps)');
+  const mrr = dev.dev.mrr ?? 0;
+  if (mrr < minMrr) {
+    throw new TurborankError(
+      `teacher-match-${stage} ended at dev MRR ${mrr.toFixed(4)} (step ${dev.step}), below teacher.matching.min_dev_mrr ${minMrr}: it did not learn to match words`,
+      `delete ${folder} and run \`turborank distill match\` again with another teacher.matching.seed, a lower learning rate or more steps for stage ${stage}`,
+    );
+  }
+  o.log(`teacher-match-${stage}: dev MRR ${mrr.toFixed(4)} at step ${dev.step}`);
 }
 
 /** Refuses to go on from a training stage that has not reached its configured steps. */

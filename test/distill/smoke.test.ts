@@ -24,6 +24,15 @@ import { assertFailure, assertOk, runCli } from '../cli/support.js';
 import { writeTinyWorld } from '../corpus/fixtures.js';
 
 const SCHEDULE = { steps: 3, batch_size: 4, max_length: 48, learning_rate: 1e-3, dropout: { hidden: 0, attention: 0 }, threads: 1, checkpoint_every: 2, log_every: 1 };
+const { steps: _steps, max_length: _maxLength, ...MATCH_SCHEDULE } = SCHEDULE;
+const MATCHING = {
+  min_dev_mrr: 0, // a few steps of a 3 x 32 model learn nothing; the guard is tested below
+  train: MATCH_SCHEDULE,
+  stages: [
+    { query_words: 1, document_words: 4, max_length: 16, steps: 2, pairs: 16, dev_pairs: 8 },
+    { query_words: 2, document_words: 6, planted: 1, max_length: 24, steps: 3, pairs: 16, dev_pairs: 8 },
+  ],
+};
 const TEACHER = { hidden_size: 32, num_hidden_layers: 3, num_attention_heads: 2, intermediate_size: 64 };
 
 function sha256(file: string): string {
@@ -51,7 +60,7 @@ describe('turborank distill on a tiny data build', () => {
     config = path.join(dir, 'distill.json');
     fs.writeFileSync(config, JSON.stringify({
       run: 'run', data: 'build', tokenizer: 'build/vocab/tokenizer.json',
-      teacher: { shape: TEACHER, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 } },
+      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 } },
       label: { max_length: 48, batch_size: 8, flush_every: 2, threads: 1 },
       students: {
         pairs_per_query: 2, list_size: 3, seed: 3,
@@ -66,11 +75,24 @@ describe('turborank distill on a tiny data build', () => {
 
   test('every stage ran through the CLI and wrote its checkpoint', () => {
     assertOk(firstRun);
-    for (const [folder, steps] of [['teacher-pretrain', 3], ['teacher', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
+    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
       const latest = JSON.parse(fs.readFileSync(path.join(run, folder, 'latest.json'), 'utf8')) as { step: number };
       assert.equal(latest.step, steps, folder);
       assert.ok(fs.existsSync(path.join(run, 'configs', `${folder}.json`)), `${folder}'s generated train config`);
     }
+    // The chain: a new model (key weights tied to query weights) learns matching in two
+    // stages, then MLM from the last matching checkpoint, then fine-tuning from the MLM one.
+    const generated = (name: string): { model: { init?: string; tied_query_key_std?: number }; data: { train: string }; max_length: number; steps: number } =>
+      JSON.parse(fs.readFileSync(path.join(run, 'configs', `${name}.json`), 'utf8')) as never;
+    assert.equal(generated('teacher-match-1').model.tied_query_key_std, 0.1);
+    assert.equal(generated('teacher-match-1').model.init, undefined);
+    assert.deepEqual([generated('teacher-match-2').max_length, generated('teacher-match-2').steps], [24, 3], 'a stage sets its own length and steps');
+    for (const [name, from] of [['teacher-match-2', 'teacher-match-1'], ['teacher-pretrain', 'teacher-match-2'], ['teacher', 'teacher-pretrain']] as const) {
+      assert.equal(path.dirname(generated(name).model.init!), path.join(run, from), `${name} starts from ${from}`);
+    }
+    const stage2 = jsonl(generated('teacher-match-2').data.train);
+    assert.equal(stage2.length, 16);
+    assert.ok(stage2.every((p) => (p.query as string).split(' ').length === 2 && (p.document as string).split(' ').length === 6));
     const finetuneLog = jsonl(path.join(run, 'teacher', 'train_log.jsonl'));
     assert.ok(finetuneLog.at(-1)!.dev !== undefined, 'the teacher is evaluated on pairs/dev.jsonl');
     const pretrain = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-pretrain.json'), 'utf8')) as { loss: { name: string }; data: { train: string } };
@@ -151,7 +173,8 @@ describe('turborank distill on a tiny data build', () => {
 
     const again = await runCli(['distill', 'all', '--config', config], { timeoutMs: 60_000 });
     assertOk(again);
-    for (const stage of ['teacher-pretrain', 'teacher', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+    assert.match(again.stderr, /teacher-match-1: done \(.* at step 2 of 2\)/);
+    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
@@ -189,6 +212,15 @@ describe('turborank distill on a tiny data build', () => {
     }
   });
 
+  test('a matching stage that did not learn stops the recipe, with what to do', async () => {
+    const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
+    const strict = path.join(dir, 'strict.json');
+    fs.writeFileSync(strict, JSON.stringify({ ...base, teacher: { ...base.teacher, matching: { ...MATCHING, min_dev_mrr: 1 } } }));
+    const r = await runCli(['distill', 'match', '--config', strict], { timeoutMs: 60_000 });
+    assertFailure(r, 1, /teacher-match-1 ended at dev MRR 0\.\d{4} \(step 2\), below teacher\.matching\.min_dev_mrr 1: it did not learn to match words/, /another teacher\.matching\.seed/);
+    assert.doesNotMatch(r.stderr, /teacher-match-2/, 'stage 2 does not start from it');
+  });
+
   test('labelling with a teacher short of its configured steps is refused', async () => {
     const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
     const longer = path.join(dir, 'longer.json');
@@ -203,5 +235,9 @@ describe('turborank distill on a tiny data build', () => {
     assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.pretrain: model, data, loss and output are set by the recipe/.test(e.message));
     fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, shape: { ...TEACHER, hidden_size: 'big' } } }));
     assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.shape\.hidden_size/.test(e.message));
+    fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, matching: { ...MATCHING, train: { ...MATCHING.train, steps: 9 } } } }));
+    assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.matching\.train sets steps/.test(e.message) && /each of teacher\.matching\.stages/.test(e.message));
+    fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, matching: { ...MATCHING, stages: [{ query_words: 1, document_words: 4, steps: 2 }] } } }));
+    assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.matching\.stages\.0\.max_length/.test(e.message));
   });
 });

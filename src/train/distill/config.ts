@@ -37,6 +37,17 @@ const studentSchema = z.object({
   by_loss: z.object({ 'margin-mse': trainSettings.optional(), 'listwise-kl': trainSettings.optional() }).strict().default({}),
 }).strict();
 
+const matchingStageSchema = z.object({
+  query_words: z.number().int().positive(),
+  document_words: z.number().int().positive(),
+  planted: z.number().int().positive().default(1),
+  max_length: z.number().int().min(8),
+  steps: z.number().int().positive(),
+  /** Training pairs written for the stage (half positives); by default enough for every step's batch. */
+  pairs: z.number().int().positive().optional(),
+  dev_pairs: z.number().int().positive().default(400),
+}).strict();
+
 const schema = z.object({
   /** The run folder: every stage writes under it. */
   run: z.string(),
@@ -46,7 +57,27 @@ const schema = z.object({
   tokenizer: z.string(),
   teacher: z.object({
     shape: shapeSchema,
+    /**
+     * The new teacher's key weights start as a copy of its query weights, N(0, std²)
+     * (docs/DISTILL.md: what, with dropout off, lets a model here learn word matching).
+     */
+    tied_query_key_std: z.number().positive().optional(),
     pretrain: trainSettings,
+    /**
+     * The word-matching curriculum before the MLM pre-training: synthetic bce stages
+     * (src/train/distill/matching.ts), each from the previous one's checkpoint, with `train`'s
+     * schedule (steps, max_length and the pairs come from the stage).
+     */
+    matching: z.object({
+      seed: z.number().int().nonnegative().default(42),
+      /**
+       * A stage whose last dev MRR (its positive against its negative, per query; 0.75 is
+       * chance) is below this did not learn: the recipe stops there rather than go on from it.
+       */
+      min_dev_mrr: z.number().min(0).max(1).default(0.9),
+      train: trainSettings,
+      stages: z.array(matchingStageSchema).min(1),
+    }).strict().optional(),
     finetune: trainSettings,
   }).strict(),
   label: z.object({
@@ -72,6 +103,7 @@ const schema = z.object({
 export type DistillConfigFile = z.infer<typeof schema>;
 export type StudentConfig = z.infer<typeof studentSchema>;
 export type ModelShape = z.infer<typeof shapeSchema>;
+export type MatchingStageConfig = z.infer<typeof matchingStageSchema>;
 
 export interface DistillConfig extends DistillConfigFile {
   readonly configPath: string;
@@ -94,6 +126,8 @@ export function readDistillConfig(file: string): DistillConfig {
   const names = c.students.models.map((m) => m.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new InputError(`${file}: two students are named '${twice}'`, 'give each student its own name (it names its run folder)');
+  const fixed = Object.keys(c.teacher.matching?.train ?? {}).filter((k) => k === 'steps' || k === 'max_length');
+  if (fixed.length) throw new InputError(`${file}: teacher.matching.train sets ${fixed.join(' and ')}`, 'give steps and max_length in each of teacher.matching.stages');
   const base = path.dirname(path.resolve(file));
   return {
     ...c,
@@ -106,11 +140,13 @@ export function readDistillConfig(file: string): DistillConfig {
 
 /** Where each stage reads and writes. */
 export function distillPaths(c: DistillConfig): {
-  pretrain: string; finetune: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
+  pretrain: string; matchingData(stage: number): string; matching(stage: number): string; finetune: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
   corpus: string; pairsTrain: string; pairsDev: string; queries: string; documents: string; queriesManifest: string;
 } {
   return {
     pretrain: path.join(c.run, 'teacher-pretrain'),
+    matchingData: (stage) => path.join(c.run, 'matching-data', `stage-${stage}`),
+    matching: (stage) => path.join(c.run, `teacher-match-${stage}`),
     finetune: path.join(c.run, 'teacher'),
     labels: path.join(c.run, 'labels'),
     studentData: path.join(c.run, 'student-data'),
