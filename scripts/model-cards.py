@@ -2,7 +2,7 @@
 `turborank report data/build/results --json` (given as argv[1]) and the shipped configs.
   python3 scripts/model-cards.py report.json TURBO_RUN TINY_RUN [DATE]
 """
-import json, sys, os
+import json, sys, os, re
 
 report = json.load(open(sys.argv[1]))
 runs = {'turbo': sys.argv[2], 'tiny': sys.argv[3]}
@@ -12,6 +12,8 @@ teacher = distill['teacher']
 matching = teacher['matching']
 ts = teacher['shape']
 teacher_shape = f"{ts['num_hidden_layers']} × {ts['hidden_size']}"
+# the default, as src/rerank/default-model.ts sets it
+default = re.search(r"DEFAULT_MODEL: ShippedModel = '(\w+)'", open('src/rerank/default-model.ts').read()).group(1)
 
 def q(label):
     s = report['beir'].get('scifact', {}).get(label)
@@ -44,6 +46,14 @@ for short, run in runs.items():
     sq, dq, rq, _ = q(run)
     bs, bd, br, _ = q('BM25')
     wins = [n for n, a, b in (('SciFact', sq, bs), ('DL19', dq, bd)) if a is not None and b is not None and a > b]
+    tq = q('teacher')
+    kept = None if None in (sq, dq, tq[0], tq[1]) else (sq + dq) / (tq[0] + tq[1])
+    if kept is not None and kept < 0.5:
+        shallow = (f" It keeps only {kept:.0%} of its teacher's mean NDCG@10: it barely ranks. Our reading (not proven): with one layer, the [CLS] "
+                   "token the head reads gathers the tokens once, before any query word has met its copy in the document, so the match "
+                   "can only be read off a sum of token vectors; the two-layer turbo keeps most of the teacher's quality.")
+    else:
+        shallow = ''
     if len(wins) == 2:
         verdict = f"It beats BM25 on both NDCG@10 sets measured, after a few CPU hours of training in all; it is still far from models trained at scale (docs/RESULTS.md)."
         limit = 'Trained for minutes on a 2-core CPU from a teacher that saw little data: far weaker than rerankers trained at scale.'
@@ -51,7 +61,7 @@ for short, run in runs.items():
         better = f" (better only on {', '.join(wins)})" if wins else ''
         verdict = (f"**Read the results first: it does not beat BM25 on the mean NDCG@10{better}.** It was distilled in one session on a "
                    "2-core CPU, from a teacher that saw little data. It shows the whole recipe running end to end inside "
-                   "turborank, and is the starting point for the longer runs that would make it useful (docs/RESULTS.md).")
+                   "turborank, and is the starting point for the longer runs that would make it useful (docs/RESULTS.md)." + shallow)
         limit = "Its rankings are worse than BM25's on the mean of the sets measured: do not put it in front of users without checking it on your data."
 
     card = f"""# {name}
@@ -61,7 +71,7 @@ instead of position embeddings), **{layers} layer{'s' if layers > 1 else ''} × 
 feed-forward of {cfg['intermediate_size']}, a 30,000-piece lowercase WordPiece vocabulary; {params} parameters,
 {size / 2**20:.1f} MiB of float16 weights. It scores a (query, document) pair with one logit
 (higher is more relevant; sigmoid gives Jina's `relevance_score`). It ships inside turborank
-{'and is its default model (`turborank rerank` without `--model`, `Reranker.load()`)' if short == 'tiny' else '(`--model` with this folder)'}.
+{'and is its default model (`turborank rerank` without `--model`, `Reranker.load()`)' if short == default else '(`--model` with this folder)'}.
 
 {verdict}
 
@@ -95,7 +105,7 @@ Turbo and Tiny:
    negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy); about 40 minutes in all;
 2. the teacher scored the BM25 top 30 of {distill['label']['max_queries']:,} queries (most of them never labelled by
    anyone);
-3. this student started from the teacher's embeddings, its first {layers} layer{'s' if layers > 1 else ''} and its classifier
+3. this student started from the teacher's embeddings, its first {f'{layers} layers' if layers > 1 else 'layer'} and its classifier
    head, and learnt the teacher's scores with **{loss}** ({student_steps} steps). The other loss was
    trained too and is reported beside it; this one scored better (docs/RESULTS.md).
 
@@ -121,7 +131,7 @@ check them before commercial use.
 
 ## Intended use
 
-turborank's out-of-the-box default: trying the commands, the server and the library without
+{"turborank's out-of-the-box default: trying" if short == default else "The smaller of turborank's two shipped models, for measuring speed against turbo; trying"} the commands, the server and the library without
 downloading anything; tests and demos; a starting checkpoint for further distillation
 (`turborank train --config …` with `model.init` set to this folder).
 
