@@ -43,7 +43,9 @@ export function matchingWords(tokenizerFile: string): string[] {
  * `n` pairs as JSONL for the bce loss, two per query: a negative, whose document holds none of
  * the query's words, then a positive, whose document holds `planted` of them at distinct
  * random places (so the dev MRR ranks each query's positive against its negative).
- * Documents' other words are drawn uniformly from `words` minus the query's.
+ * Documents' other words are drawn uniformly from `words` minus the query's. With
+ * `pairedQueries` false every pair draws its own query instead, as the training sets do: the
+ * 6 x 128 teacher took off on those and fell back on paired ones (docs/DISTILL.md).
  */
 export function matchingPairs(words: readonly string[], stage: Pick<MatchingStage, 'query_words' | 'document_words' | 'planted'>, n: number, seed: number, pairedQueries = true): string {
   if (stage.planted > stage.query_words || stage.planted > stage.document_words) {
