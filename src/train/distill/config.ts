@@ -37,9 +37,11 @@ const studentSchema = z.object({
   by_loss: z.object({ 'margin-mse': trainSettings.optional(), 'listwise-kl': trainSettings.optional() }).strict().default({}),
 }).strict();
 
+/** One stage of the teacher's word-matching curriculum (src/train/distill/matching.ts). */
 const matchingStageSchema = z.object({
   query_words: z.number().int().positive(),
   document_words: z.number().int().positive(),
+  /** How many of its query's words a positive document holds (at distinct places). */
   planted: z.number().int().positive().default(1),
   max_length: z.number().int().min(8),
   steps: z.number().int().positive(),

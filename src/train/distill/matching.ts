@@ -10,20 +10,7 @@
 import fs from 'node:fs';
 import { InputError } from '../../errors.js';
 import { seededRandom } from '../data.js';
-
-export interface MatchingStage {
-  /** Words in a query. */
-  readonly query_words: number;
-  /** Words in a document. */
-  readonly document_words: number;
-  /** How many of its query's words a positive document holds (at distinct places). */
-  readonly planted: number;
-  readonly max_length: number;
-  readonly steps: number;
-  /** Training pairs written for the stage (half positives). */
-  readonly pairs: number;
-  readonly dev_pairs: number;
-}
+import type { MatchingStageConfig } from './config.js';
 
 /** Lower-case whole words of four or more letters in the tokenizer's vocabulary, in vocabulary order. */
 export function matchingWords(tokenizerFile: string): string[] {
@@ -47,7 +34,7 @@ export function matchingWords(tokenizerFile: string): string[] {
  * `pairedQueries` false every pair draws its own query instead, as the training sets do: the
  * 6 x 128 teacher took off on those and fell back on paired ones (docs/DISTILL.md).
  */
-export function matchingPairs(words: readonly string[], stage: Pick<MatchingStage, 'query_words' | 'document_words' | 'planted'>, n: number, seed: number, pairedQueries = true): string {
+export function matchingPairs(words: readonly string[], stage: Pick<MatchingStageConfig, 'query_words' | 'document_words' | 'planted'>, n: number, seed: number, pairedQueries = true): string {
   if (stage.planted > stage.query_words || stage.planted > stage.document_words) {
     throw new InputError(`a matching stage plants ${stage.planted} words, more than its query (${stage.query_words}) or document (${stage.document_words}) has`, 'lower planted, or raise query_words and document_words');
   }
