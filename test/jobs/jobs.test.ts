@@ -57,14 +57,15 @@ describe('turborank jobs and worker', () => {
 
   test('two workers, one killed with SIGKILL mid-shard: the collected scores equal `turborank score` line for line', async () => {
     const input = path.join(dir, 'pairs.jsonl');
-    fs.writeFileSync(input, syntheticPairs(3000));
+    fs.writeFileSync(input, syntheticPairs(6000));
     const out = path.join(dir, 'out-kill');
     const expected = runTurborank(['score', '--threads', '1', input]);
-    const id = await submit(['--in', input, '--out', out, '--shard-size', '100', '--queue', 'kill']);
+    const id = await submit(['--in', input, '--out', out, '--shard-size', '300', '--queue', 'kill']);
 
     const doomed = await worker(['--queue', 'kill']);
     const survivor = await worker(['--queue', 'kill']);
-    // Let the doomed worker finish a couple of shards, then kill it right after it starts one.
+    // Let the doomed worker finish a couple of shards, then kill it right after it starts one
+    // (300 pairs a shard: with the fast default model, 100 could finish before the kill landed).
     await doomed.waitFor((line) => doomed.logs.filter(isShardEvent('shard-done')).length >= 2 && line.event === 'shard-start');
     const startsBefore = doomed.logs.filter(isShardEvent('shard-start')).length;
     doomed.kill('SIGKILL');
