@@ -22,6 +22,7 @@ export function buildQuerySets(config: DataConfig, tasks: readonly RetrievalTask
   let sharedWithPairs = 0;
   const { per_source: perSource, candidates: k } = config.queries;
   for (const task of tasks) {
+    if (task.pairsOnly) continue;
     const started = Date.now();
     const index = Bm25Index.build(task.documents);
     const text = new Map(task.documents.map((d) => [d.id, d.text]));

@@ -35,7 +35,15 @@ const schema = z.object({
     licence: licence.optional(),
   }).strict().optional(),
   /** BEIR datasets whose TRAIN split may be trained on. */
-  beir: z.array(z.object({ dir: z.string(), split: z.string().default('train'), licence })).default([]),
+  beir: z.array(z.object({
+    dir: z.string(), split: z.string().default('train'), licence,
+    /**
+     * Also make relevance pairs from the corpus alone: each paper's title as a query, its
+     * abstract (the title left out) as the positive. The corpus is shared with the test split,
+     * but its test queries and qrels are not used.
+     */
+    title_pairs: z.boolean().default(false),
+  }).strict()).default([]),
   /** LlamaIndex EmbeddingQAFinetuneDataset files that may be trained on. */
   rag: z.array(z.object({ file: z.string(), licence })).default([]),
   /** Evaluation data: never trained on; the overlap check compares against it. */

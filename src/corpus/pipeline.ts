@@ -87,7 +87,8 @@ export async function runDataStep(step: DataStep, config: DataConfig, options: S
     case 'pairs':
     case 'queries': {
       const { guard, sources } = await prepare(config, log);
-      const { tasks, dropped } = buildTasks(sources, guard, { seed: config.seed, maxPool: config.pool_documents, documentChars: step === 'pairs' ? config.pairs.document_chars : config.queries.document_chars });
+      const { tasks, dropped } = buildTasks(sources, guard, { seed: config.seed, maxPool: config.pool_documents, documentChars: step === 'pairs' ? config.pairs.document_chars : config.queries.document_chars,
+        titlePairs: config.beir.filter((b) => b.title_pairs).map((b) => path.basename(b.dir)) });
       const result = step === 'pairs' ? buildPairs(config, tasks, log) : buildQuerySets(config, tasks, log);
       await checkOutputs(guard, config, result.outputs, log);
       const counts = { ...result.counts, eval_queries_dropped: dropped.evalQueries, eval_documents_dropped: dropped.evalDocuments, pool_documents: Object.fromEntries(tasks.map((t) => [t.name, t.documents.length])) };

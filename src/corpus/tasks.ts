@@ -9,6 +9,8 @@
  *   beir:<name>       train-split queries → their qrels (grade ≥ 1)               (labelled)
  *   rag:<name>        LLM-written questions → the chunk they came from            (labelled)
  *   beir:<name>-titles   corpus titles as queries over the corpus                 (unlabelled)
+ *   beir:<name>-title-abstract   a paper's title → its abstract, title left out  (derived; pairs only,
+ *                     where the config's beir entry sets title_pairs)
  *   software-terms    FOLDOC/Jargon headwords asked of package and man page texts  (unlabelled)
  *
  * "derived" positives come from the source's structure, not a judge; "unlabelled" queries
@@ -39,6 +41,8 @@ export interface RetrievalTask {
   readonly documents: readonly TaskDocument[];
   /** In a seeded order: consumers take prefixes. */
   readonly queries: readonly TaskQuery[];
+  /** Relevance pairs only: the query sets leave it out (its titles are already asked there, unlabelled). */
+  readonly pairsOnly?: boolean;
 }
 
 export interface TaskOptions {
@@ -46,6 +50,8 @@ export interface TaskOptions {
   /** Documents kept per pool at most (a seeded sample that keeps sampled queries' positives). */
   readonly maxPool: number;
   readonly documentChars: number;
+  /** BEIR datasets (by folder name) whose titles also make title → abstract pairs. */
+  readonly titlePairs?: readonly string[];
 }
 
 export interface DropCounts {
@@ -70,7 +76,7 @@ export function buildTasks(sources: Sources, guard: EvalGuard, options: TaskOpti
     if (guard.queryMatch(q.text) !== undefined) { dropped.evalQueries++; return false; }
     return true;
   };
-  const add = (name: string, kind: TaskKind, docs: TaskDocument[], queries: TaskQuery[]): void => {
+  const add = (name: string, kind: TaskKind, docs: TaskDocument[], queries: TaskQuery[], pairsOnly = false): void => {
     const documents = docs.filter(keepDoc).map((d) => ({ id: d.id, text: clip(d.text, options.documentChars) }));
     const ids = new Set(documents.map((d) => d.id));
     let kept = queries.filter(keepQuery).map((q) => ({ ...q, positives: q.positives.filter((p) => ids.has(p)) }));
@@ -80,7 +86,7 @@ export function buildTasks(sources: Sources, guard: EvalGuard, options: TaskOpti
     const pool = limitPool(documents, ordered, options.maxPool, random);
     const inPool = new Set(pool.map((d) => d.id));
     const usable = kind === 'unlabelled' ? ordered : ordered.filter((q) => q.positives.some((p) => inPool.has(p)));
-    if (pool.length >= 2 && usable.length > 0) tasks.push({ name, kind, documents: pool, queries: usable });
+    if (pool.length >= 2 && usable.length > 0) tasks.push({ name, kind, documents: pool, queries: usable, ...(pairsOnly ? { pairsOnly } : {}) });
   };
 
   if (sources.packages.length) {
@@ -121,6 +127,12 @@ export function buildTasks(sources: Sources, guard: EvalGuard, options: TaskOpti
     add(`beir:${dataset.name}`, 'labelled', docs, queries);
     add(`beir:${dataset.name}-titles`, 'unlabelled', docs,
       dataset.corpus.filter((d) => d.title.split(' ').length >= 3).map((d) => ({ id: d.id, text: squash(d.title), positives: [] })));
+    if (options.titlePairs?.includes(dataset.name)) {
+      const papers = dataset.corpus.filter((d) => d.title.split(' ').length >= 3 && d.text.trim() !== '');
+      add(`beir:${dataset.name}-title-abstract`, 'derived',
+        papers.map((d) => ({ id: d.id, text: squash(d.text) })),
+        papers.map((d) => ({ id: d.id, text: squash(d.title), positives: [d.id] })), true);
+    }
   }
   for (const dataset of sources.rag) {
     add(`rag:${dataset.name}`, 'labelled',

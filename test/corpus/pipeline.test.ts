@@ -17,7 +17,7 @@ import { loadSources } from '../../src/corpus/sources.js';
 import { PairTokenizer } from '../../src/tokenizer/index.js';
 import { readExamples } from '../../src/train/data.js';
 import { repoRoot } from '../helpers.js';
-import { EVAL_BEIR_QUERY, EVAL_RAG_CHUNK, EVAL_RAG_QUERY, EVAL_TREC_QUERY, writeTinyWorld, type TinyWorld } from './fixtures.js';
+import { BEIR_DOCS, EVAL_BEIR_QUERY, EVAL_RAG_CHUNK, EVAL_RAG_QUERY, EVAL_TREC_QUERY, writeTinyWorld, type TinyWorld } from './fixtures.js';
 
 const quiet = { command: 'test', log: (): void => {} };
 
@@ -139,6 +139,31 @@ describe('turborank data on a tiny world', () => {
     }
     const typo = readDataConfig(world.variant('typo', (c) => { c.pairs = { queries_per_task: { 'dict:wordnet': 5 } }; }), path.join(world.root, 'easy-out'));
     await assert.rejects(runDataStep('pairs', typo, quiet), /queries_per_task names 'dict:wordnet'[\s\S]*use one of: .*dict:wn/);
+  });
+
+  test('pairs: title_pairs adds title → abstract pairs from the BEIR corpus, kept out of the query sets', async () => {
+    const titled = readDataConfig(world.variant('titled', (c) => {
+      c.beir = [{ dir: 'beir/tiny', split: 'train', licence: 'test data', title_pairs: true }];
+    }), path.join(world.root, 'titled-out'));
+    await runDataStep('sources', titled, quiet);
+    await runDataStep('pairs', titled, quiet);
+    await runDataStep('queries', titled, quiet);
+    const pairs = lines(path.join(titled.output, 'pairs', 'train.jsonl')).concat(lines(path.join(titled.output, 'pairs', 'dev.jsonl')));
+    const rows = pairs.filter((p) => p.source === 'beir:tiny-title-abstract');
+    const positives = rows.filter((p) => p.label === 1);
+    assert.ok(positives.length >= 3, `${positives.length} title pairs`);
+    for (const p of positives) {
+      const paper = BEIR_DOCS.find((d) => d._id === p.document_id)!;
+      assert.deepEqual([p.query, p.document], [paper.title, paper.text], 'the title asks for its own abstract, the title left out of the document');
+    }
+    assert.ok(rows.some((p) => p.label === 0) && rows.filter((p) => p.label === 0).every((p) => !String(p.document).includes(String(p.query))));
+    const others = (file: string): string => lines(file).filter((p) => p.source !== 'beir:tiny-title-abstract').map((p) => JSON.stringify(p)).join('\n');
+    assert.equal(others(path.join(titled.output, 'pairs', 'train.jsonl')), others(path.join(out, 'pairs', 'train.jsonl')), 'the other tasks\' pairs are unchanged');
+    const queries = lines(path.join(titled.output, 'queries', 'queries.jsonl'));
+    assert.ok(!queries.some((q) => String(q.source).endsWith('-title-abstract')), 'the titles are already asked there, unlabelled');
+    assert.equal(queries.length, lines(path.join(out, 'queries', 'queries.jsonl')).length);
+    assert.equal(pairs.some((p) => p.source === 'beir:tiny-title-abstract'), true);
+    assert.equal(lines(path.join(out, 'pairs', 'train.jsonl')).some((p) => p.source === 'beir:tiny-title-abstract'), false, 'off by default');
   });
 
   test('is deterministic: the same config and seed give the same bytes', async () => {

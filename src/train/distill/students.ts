@@ -3,7 +3,7 @@
  * best candidate against others, with the teacher's two logits) and listwise lists (the best
  * candidate and list_size − 1 others, with the teacher's logits), in the formats of the
  * `margin-mse` and `listwise-kl` losses; and a student's starting checkpoint cut from the
- * teacher (embeddings, its first N layers, the head).
+ * teacher (embeddings, its first N layers, the head; optionally fewer feed-forward units).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,32 +68,83 @@ export async function buildStudentData(c: DistillConfig, log: (line: string) => 
 }
 
 /**
- * A student's starting checkpoint from the teacher: every tensor but those of layers ≥ the
- * student's depth, with config.json saying the new depth. Only the depth may differ.
+ * A student's starting checkpoint from the teacher: the embeddings, the head and the teacher's
+ * first N layers, with config.json saying the student's shape. Hidden size and heads must be
+ * the teacher's. A smaller intermediate_size keeps, in every layer, the feed-forward units
+ * (GEGLU: a gate row, an up row, a column of the output weight) with the largest product of
+ * those three norms: a weight-only estimate of what a unit contributes, so the cut needs no data.
  */
 export function cutTeacher(teacher: string, student: StudentConfig, teacherShape: ModelShape, dir: string): string {
   const shape = { ...teacherShape, ...student.shape };
-  const changed = (['hidden_size', 'num_attention_heads', 'intermediate_size'] as const).filter((k) => shape[k] !== teacherShape[k]);
+  const changed = (['hidden_size', 'num_attention_heads'] as const).filter((k) => shape[k] !== teacherShape[k]);
   if (changed.length > 0) {
-    throw new InputError(`student ${student.name}: init_from_teacher needs the teacher's width, but ${changed.join(', ')} differ`, 'set "init_from_teacher": false for a narrower student, or keep the teacher\'s width');
+    throw new InputError(`student ${student.name}: init_from_teacher needs the teacher's hidden size and heads, but ${changed.join(', ')} differ`, 'set "init_from_teacher": false for a narrower student, or keep the teacher\'s width (a smaller intermediate_size can be cut from the teacher)');
   }
   if (shape.num_hidden_layers > teacherShape.num_hidden_layers) {
     throw new InputError(`student ${student.name}: ${shape.num_hidden_layers} layers, more than the teacher's ${teacherShape.num_hidden_layers}`, 'give the student fewer layers than the teacher');
   }
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
+  if (shape.intermediate_size > teacherShape.intermediate_size) {
+    throw new InputError(`student ${student.name}: intermediate_size ${shape.intermediate_size}, more than the teacher's ${teacherShape.intermediate_size}`, 'a student cut from the teacher can keep at most the teacher\'s feed-forward units');
+  }
+  const config = JSON.parse(fs.readFileSync(path.join(teacher, 'config.json'), 'utf8')) as Record<string, unknown>;
   const weights = readSafetensors(path.join(teacher, 'model.safetensors'));
   const kept = weights.names().filter((name) => {
     const m = /\.layers?\.(\d+)\./.exec(name);
     return m === null || Number(m[1]) < shape.num_hidden_layers;
   });
-  writeSafetensors(path.join(dir, 'model.safetensors'), kept.map((name) => ({ name, dtype: 'F32' as const, shape: weights.shape(name)!, data: weights.float32(name) })), { format: 'pt', producer: 'turborank distill' });
-  const config = JSON.parse(fs.readFileSync(path.join(teacher, 'config.json'), 'utf8')) as Record<string, unknown>;
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: shape.num_hidden_layers }, null, 2) + '\n');
+  const tensors = new Map(kept.map((name) => [name, { shape: [...weights.shape(name)!], data: weights.float32(name) }]));
+  if (shape.intermediate_size < teacherShape.intermediate_size) {
+    pruneFeedForward(tensors, shape.num_hidden_layers, teacherShape.intermediate_size, shape.intermediate_size, teacher);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  writeSafetensors(path.join(dir, 'model.safetensors'), [...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })), { format: 'pt', producer: 'turborank distill' });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: shape.num_hidden_layers, intermediate_size: shape.intermediate_size }, null, 2) + '\n');
   for (const f of ['tokenizer.json', ...TOKENIZER_COMPANIONS]) {
     if (fs.existsSync(path.join(teacher, f))) fs.copyFileSync(path.join(teacher, f), path.join(dir, f));
   }
   return dir;
+}
+
+interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Keeps `to` of the `from` GEGLU units of each layer's mlp (see cutTeacher), in their original order. */
+function pruneFeedForward(tensors: Map<string, Tensor>, layers: number, from: number, to: number, teacher: string): void {
+  for (let l = 0; l < layers; l++) {
+    const gatedName = [...tensors.keys()].find((n) => n.endsWith(`layer.${l}.mlp.gated_layers.weight`));
+    const outName = gatedName?.replace('gated_layers.weight', 'wo.weight');
+    const gated = gatedName === undefined ? undefined : tensors.get(gatedName);
+    const out = outName === undefined ? undefined : tensors.get(outName);
+    if (!gated || !out || gated.shape[0] !== 2 * from || out.shape[1] !== from) {
+      throw new InputError(`${teacher}: layer ${l} has no GEGLU feed-forward of ${from} units (mlp.gated_layers, mlp.wo)`,
+        'a smaller intermediate_size can only be cut from a JinaBERT teacher with feed_forward_type geglu; train this student with "init_from_teacher": false');
+    }
+    const hidden = gated.shape[1]!;
+    const outRows = out.shape[0]!;
+    const rowNorm = (data: Float32Array, row: number): number => {
+      let sum = 0;
+      for (let c = 0; c < hidden; c++) sum += data[row * hidden + c]! ** 2;
+      return Math.sqrt(sum);
+    };
+    const score = Array.from({ length: from }, (_, j) => {
+      let column = 0;
+      for (let r = 0; r < outRows; r++) column += out.data[r * from + j]! ** 2;
+      return rowNorm(gated.data, j) * rowNorm(gated.data, from + j) * Math.sqrt(column);
+    });
+    const keep = score.map((_, j) => j).sort((a, b) => score[b]! - score[a]! || a - b).slice(0, to).sort((a, b) => a - b);
+    const newGated = new Float32Array(2 * to * hidden);
+    keep.forEach((j, k) => {
+      newGated.set(gated.data.subarray(j * hidden, (j + 1) * hidden), k * hidden);
+      newGated.set(gated.data.subarray((from + j) * hidden, (from + j + 1) * hidden), (to + k) * hidden);
+    });
+    const newOut = new Float32Array(outRows * to);
+    for (let r = 0; r < outRows; r++) keep.forEach((j, k) => { newOut[r * to + k] = out.data[r * from + j]!; });
+    tensors.set(gatedName!, { shape: [2 * to, hidden], data: newGated });
+    tensors.set(outName!, { shape: [outRows, to], data: newOut });
+  }
 }
 
 async function readTexts(file: string, field: 'query' | 'text', ids: ReadonlySet<string>): Promise<Map<string, string>> {
