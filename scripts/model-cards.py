@@ -44,11 +44,13 @@ for short, run in runs.items():
     other = next(run.replace(a, b) for a, b in swap.items() if run.endswith(a))
     student_steps = next(m for m in distill['students']['models'] if run.startswith(m['name'] + '-'))['train']['steps']
     sq, dq, rq, _ = q(run)
+    tunits = teacher['shape']['intermediate_size']
+    pruned = '' if cfg['intermediate_size'] >= tunits else f" (keeping the {cfg['intermediate_size']} strongest of each layer's {tunits} feed-forward units)"
     bs, bd, br, _ = q('BM25')
     wins = [n for n, a, b in (('SciFact', sq, bs), ('DL19', dq, bd)) if a is not None and b is not None and a > b]
     tq = q('teacher')
     kept = None if None in (sq, dq, tq[0], tq[1]) else (sq + dq) / (tq[0] + tq[1])
-    if kept is not None and kept < 0.5:
+    if kept is not None and kept < 0.5 and layers == 1:
         shallow = (f" It keeps only {kept:.0%} of its teacher's mean NDCG@10: it barely ranks. Our reading (not proven): with one layer, the [CLS] "
                    "token the head reads gathers the tokens once, before any query word has met its copy in the document, so the match "
                    "can only be read off a sum of token vectors; the two-layer turbo keeps most of the teacher's quality.")
@@ -85,7 +87,8 @@ Everything was built offline by `turborank data all --config data/pipeline.json`
 - dictionaries and glossaries from Debian packages: GCIDE (GPL-2+), WordNet 3.0 (WordNet
   licence), FOLDOC (GFDL-1.1+), the Jargon File (public domain);
 - manual pages (`manpages`, `manpages-dev`: mostly the Linux man-pages copyleft licence);
-- SciFact's corpus and train split queries and qrels (CC BY-NC 2.0); never its test queries;
+- SciFact's corpus and train split queries and qrels (CC BY-NC 2.0), and the corpus's paper
+  titles as queries for their own abstracts; never its test queries or qrels;
 - the Lyft 2021 10-K RAG set (a public SEC filing; LLM-generated questions).
 
 The pipeline refuses any overlap with the evaluation sets (SciFact test, TREC DL19, the Paul
@@ -102,10 +105,10 @@ Turbo and Tiny:
    weights, dropout off: without this, models trained here from random weights never learnt
    to rank), then pre-trained with the masked-LM loss ({teacher['pretrain']['steps']} steps of {teacher['pretrain']['batch_size']} texts), then
    fine-tuned as a cross-encoder on relevance pairs with BM25 hard negatives and one random
-   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy); about 40 minutes in all;
+   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy); about 45 minutes in all;
 2. the teacher scored the BM25 top 30 of {distill['label']['max_queries']:,} queries (most of them never labelled by
    anyone);
-3. this student started from the teacher's embeddings, its first {f'{layers} layers' if layers > 1 else 'layer'} and its classifier
+3. this student started from the teacher's embeddings, its first {f'{layers} layers' if layers > 1 else 'layer'}{pruned} and its classifier
    head, and learnt the teacher's scores with **{loss}** ({student_steps} steps). The other loss was
    trained too and is reported beside it; this one scored better (docs/RESULTS.md).
 

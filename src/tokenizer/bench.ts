@@ -4,9 +4,15 @@
  * The method matches the measurement in docs/TOKENIZER.md.
  *
  *   node dist/src/tokenizer/bench.js path/to/tokenizer.json [nDocs=200] [wordsPerDoc=2000]
+ *   node dist/src/tokenizer/bench.js path/to/tokenizer.json nDocs wordsPerDoc --truncate MAX_LENGTH
+ *
+ * With --truncate (`npm run bench:truncation`): the same documents truncated to MAX_LENGTH
+ * tokens per pair, tokenized from a prefix (what turborank does for WordPiece tokenizers) and
+ * whole, in alternating rounds; the ids must be the same.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EncodedPair } from './batch.js';
 import { PairTokenizer } from './pair-tokenizer.js';
 
 export interface TokenizerBenchmark {
@@ -53,11 +59,50 @@ export async function benchmarkTokenizer(
   return { ms, tokensPerSecond: tokens / (ms / 1000), tokens };
 }
 
+export interface TruncationBenchmark {
+  /** Median milliseconds for encodePairs over all documents, tokenized from a prefix and whole. */
+  readonly prefixMs: number;
+  readonly wholeMs: number;
+  readonly rounds: number;
+  /** Whether every pair got the same ids both ways. */
+  readonly sameIds: boolean;
+}
+
+/** Long documents truncated to `maxLength`: tokenizing from a prefix against the whole document, alternating rounds. */
+export async function benchmarkTruncation(tokenizerPath: string, nDocs: number, wordsPerDoc: number, maxLength: number, rounds = 5): Promise<TruncationBenchmark> {
+  const prefix = await PairTokenizer.load(tokenizerPath);
+  const whole = await PairTokenizer.load(tokenizerPath, { prefixCut: false });
+  const pairs = Array.from({ length: nDocs }, (_, i) => ({ query: BENCH_QUERY, document: syntheticDocument(i, wordsPerDoc) }));
+  await prefix.encodePairs(pairs.slice(0, 2), maxLength);
+  await whole.encodePairs(pairs.slice(0, 2), maxLength);
+  const times: [number[], number[]] = [[], []];
+  let sameIds = true;
+  for (let round = 0; round < rounds; round++) {
+    const encoded: EncodedPair[][] = [];
+    for (const [k, tokenizer] of [prefix, whole].entries()) {
+      const start = performance.now();
+      encoded.push(await tokenizer.encodePairs(pairs, maxLength));
+      times[k]!.push(performance.now() - start);
+    }
+    sameIds &&= encoded[0]!.every((e, i) => e.ids.length === encoded[1]![i]!.ids.length && e.ids.every((id, j) => id === encoded[1]![i]!.ids[j]));
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { prefixMs: median(times[0]), wholeMs: median(times[1]), rounds, sameIds };
+}
+
 async function main(argv: string[]): Promise<void> {
-  const [tokenizerPath, nDocs = '200', wordsPerDoc = '2000'] = argv;
-  if (!tokenizerPath) {
-    console.error('usage: node dist/src/tokenizer/bench.js <tokenizer.json> [nDocs=200] [wordsPerDoc=2000]');
+  const truncate = argv.indexOf('--truncate');
+  const maxLength = truncate >= 0 ? Number(argv[truncate + 1]) : undefined;
+  const positional = truncate >= 0 ? argv.filter((_, i) => i !== truncate && i !== truncate + 1) : argv;
+  const [tokenizerPath, nDocs = '200', wordsPerDoc = '2000'] = positional;
+  if (!tokenizerPath || (maxLength !== undefined && !(Number.isInteger(maxLength) && maxLength > 0))) {
+    console.error('usage: node dist/src/tokenizer/bench.js <tokenizer.json> [nDocs=200] [wordsPerDoc=2000] [--truncate MAX_LENGTH]');
     process.exitCode = 2;
+    return;
+  }
+  if (maxLength !== undefined) {
+    const result = await benchmarkTruncation(tokenizerPath, Number(nDocs), Number(wordsPerDoc), maxLength);
+    console.log(JSON.stringify({ tokenizer: tokenizerPath, nDocs: Number(nDocs), wordsPerDoc: Number(wordsPerDoc), maxLength, ...result, speedup: Number((result.wholeMs / result.prefixMs).toFixed(2)) }));
     return;
   }
   const result = await benchmarkTokenizer(tokenizerPath, Number(nDocs), Number(wordsPerDoc));

@@ -36,6 +36,11 @@ export class PairTokenizer {
     readonly numSpecialTokensForPair: number,
     /** Vocabulary size including added tokens: every id is below it. */
     readonly vocabSize: number,
+    /**
+     * Whether a long document may be tokenized from a prefix cut at a space (see
+     * prefixSafe): true for WordPiece tokenizers with BERT-style normalizing and splitting.
+     */
+    readonly prefixCut: boolean,
   ) {}
 
   /** The id of a token in the vocabulary (added tokens included), or undefined. */
@@ -48,15 +53,18 @@ export class PairTokenizer {
     return this.tokenId('[MASK]') ?? this.tokenId('<mask>');
   }
 
-  /** Reads tokenizer.json; throws TokenizerError naming the file when it cannot be used. */
-  static async load(tokenizerJsonPath: string): Promise<PairTokenizer> {
+  /**
+   * Reads tokenizer.json; throws TokenizerError naming the file when it cannot be used.
+   * `prefixCut: false` always tokenizes whole documents (for checking the shortcut).
+   */
+  static async load(tokenizerJsonPath: string, options: { readonly prefixCut?: boolean } = {}): Promise<PairTokenizer> {
     const { text, json } = await readTokenizerJson(tokenizerJsonPath);
     const info = inspectTokenizerJson(json, tokenizerJsonPath);
     const native = nativeFromJson(text, tokenizerJsonPath);
     // Encoding an empty pair yields exactly the post-processor's special tokens.
     const numSpecial = (await native.encode('', '')).getLength();
     return new PairTokenizer(tokenizerJsonPath, native, info.kind, info.padId, info.clsId,
-      info.sepId, numSpecial, native.getVocabSize(true));
+      info.sepId, numSpecial, native.getVocabSize(true), (options.prefixCut ?? true) && prefixSafe(json));
   }
 
   /** The smallest maxLength that still keeps one token of the query and one of the document. */
@@ -81,7 +89,8 @@ export class PairTokenizer {
     const budget = maxLength - this.numSpecialTokensForPair;
     // encodeBatch in this binding rejects [a, b] pair inputs; concurrent single encodes
     // run on the libuv pool just the same.
-    return Promise.all(pairs.map((pair, i) => encodePair(this.native, pair, i, budget, direction)));
+    const cutAt = this.prefixCut && direction === 'right' ? PREFIX_CHARS_PER_TOKEN * budget : Infinity;
+    return Promise.all(pairs.map((pair, i) => encodePair(this.native, pair, i, budget, direction, cutAt)));
   }
 
   private checkMaxLength(maxLength: number): void {
@@ -109,12 +118,61 @@ function nativeFromJson(jsonText: string, path: string): Tokenizer {
   return native;
 }
 
-async function encodePair(native: Tokenizer, pair: QueryDocumentPair, index: number, budget: number, direction: TruncationDirection): Promise<EncodedPair> {
+async function encodePair(native: Tokenizer, pair: QueryDocumentPair, index: number, budget: number, direction: TruncationDirection, cutAt: number): Promise<EncodedPair> {
   if (typeof pair.query !== 'string' || typeof pair.document !== 'string') {
     throw new InputError(`pair ${index}: query and document must both be strings`);
   }
-  const encoding: Encoding = await native.encode(wellFormed(pair.query), wellFormed(pair.document));
+  const query = wellFormed(pair.query);
+  const space = pair.document.length > cutAt ? pair.document.indexOf(' ', cutAt) : -1;
+  if (space > 0) {
+    const cut = await native.encode(query, wellFormed(pair.document.slice(0, space)));
+    const sequenceIds = cut.getSequenceIds();
+    let queryTokens = 0;
+    let documentTokens = 0;
+    for (const sequence of sequenceIds) {
+      if (sequence === 0) queryTokens++;
+      else if (sequence === 1) documentTokens++;
+    }
+    // With more document tokens than the budget and at least as many as the query's, the
+    // longest-first split is the one the whole document gets (longestFirstLengths reads the
+    // longer side's length only through these comparisons), and the tokens kept are the same.
+    if (documentTokens > budget && documentTokens >= queryTokens) return truncatePair(cut.getIds(), cut.getTypeIds(), sequenceIds, budget, direction);
+  }
+  const encoding: Encoding = await native.encode(query, wellFormed(pair.document));
   return truncatePair(encoding.getIds(), encoding.getTypeIds(), encoding.getSequenceIds(), budget, direction);
+}
+
+/**
+ * A document is cut (at the first space after this many characters per token of the budget)
+ * before tokenizing; English WordPiece averages under 5 characters a token, so the cut almost
+ * always holds more tokens than the budget, and when it does not, the whole document is
+ * tokenized after all. Long documents (RAG chunks, web pages) are then tokenized in time
+ * proportional to what is kept, not to their length.
+ */
+const PREFIX_CHARS_PER_TOKEN = 8;
+
+/** Normalizers that map each character on its own (or, for NFD/NFKD, each run up to the next starter). */
+const PREFIX_SAFE_NORMALIZERS = new Set(['BertNormalizer', 'Lowercase', 'StripAccents', 'NFD', 'NFKD']);
+/** Pre-tokenizers for which a space always ends a word, and whitespace makes no tokens. */
+const PREFIX_SAFE_PRE_TOKENIZERS = new Set(['BertPreTokenizer', 'Whitespace', 'WhitespaceSplit']);
+
+/**
+ * Whether the tokens of a document cut just before a space are exactly the first tokens of the
+ * whole document: true when the model is WordPiece (each word tokenized on its own), the
+ * pre-tokenizer splits at every space and drops whitespace, and the normalizer works
+ * character by character, so nothing after the cut can change the words before it. Byte-level
+ * BPE and SentencePiece-style tokenizers (whose spaces become part of tokens), and any step
+ * not listed, keep tokenizing whole documents.
+ */
+function prefixSafe(json: Record<string, unknown>): boolean {
+  const typeOf = (step: unknown): string | undefined => (typeof step === 'object' && step !== null && typeof (step as { type?: unknown }).type === 'string' ? (step as { type: string }).type : undefined);
+  const steps = (step: unknown, key: 'normalizers' | 'pretokenizers'): unknown[] => (typeOf(step) === 'Sequence' ? ((step as Record<string, unknown>)[key] as unknown[] | undefined) ?? [undefined] : [step]);
+  const model = json.model as { type?: unknown } | undefined;
+  if (model?.type !== 'WordPiece') return false;
+  const normalizers = json.normalizer === null || json.normalizer === undefined ? [] : steps(json.normalizer, 'normalizers');
+  if (!normalizers.every((n) => PREFIX_SAFE_NORMALIZERS.has(typeOf(n) ?? ''))) return false;
+  const pre = steps(json.pre_tokenizer, 'pretokenizers');
+  return pre.length > 0 && pre.every((p) => PREFIX_SAFE_PRE_TOKENIZERS.has(typeOf(p) ?? ''));
 }
 
 /**
