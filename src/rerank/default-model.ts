@@ -17,7 +17,7 @@ export const SHIPPED_MODELS = {
 export type ShippedModel = keyof typeof SHIPPED_MODELS;
 
 /** The one `Reranker.load()` uses with no argument (see docs/RESULTS.md for why this one). */
-export const DEFAULT_MODEL: ShippedModel = 'turbo';
+export const DEFAULT_MODEL: ShippedModel = 'tiny';
 /** Its folder name, for messages and help texts. */
 export const DEFAULT_MODEL_NAME: string = SHIPPED_MODELS[DEFAULT_MODEL];
 

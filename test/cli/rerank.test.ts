@@ -160,14 +160,14 @@ describe('turborank rerank', { concurrency: 4 }, () => {
     assert.deepEqual(parseJson<RerankJson>(r).results, []);
   });
 
-  test('without --model: the shipped default model (turborank-turbo-en), with a note on what it is', async () => {
+  test('without --model: the shipped default model (turborank-tiny-en), with a note on what it is', async () => {
     const docs = fs.readFileSync(path.join(repoRoot, 'examples', 'tools.txt'), 'utf8');
     const r = await runCli(['rerank', '-q', 'how do I compress a file?', '--json', '--threads', '1'], { input: docs });
     assertOk(r);
     assert.doesNotMatch(r.stderr, /TEST/);
-    assert.match(r.stderr, /no --model: using turborank-turbo-en[\s\S]*docs\/RESULTS\.md/);
+    assert.match(r.stderr, /no --model: using turborank-tiny-en[\s\S]*docs\/RESULTS\.md/);
     const out = parseJson<RerankJson>(r);
-    assert.match(out.model, /models[\\/]turborank-turbo-en$/);
+    assert.match(out.model, /models[\\/]turborank-tiny-en$/);
     assert.equal(out.results.length, docs.trim().split('\n').length);
     // every input line once (the model's quality is docs/RESULTS.md's business, not this test's)
     assert.deepEqual(out.results.map((x) => x.index).sort((a, b) => a - b), [...out.results.keys()]);

@@ -74,11 +74,11 @@ describe('turborank score', { concurrency: 4 }, () => {
   test('without --model: the shipped default model, the same scores as naming it, with a note', async () => {
     const input = '{"query":"compress a file","document":"gzip reduces the size of files"}\n{"query":"compress a file","document":"the nightingale sings at night"}\n';
     const implicit = await runCli(['score', '--threads', '1'], { input });
-    const named = await runCli(['score', '--threads', '1', '--model', path.join(repoRoot, 'models', 'turborank-turbo-en')], { input });
+    const named = await runCli(['score', '--threads', '1', '--model', path.join(repoRoot, 'models', 'turborank-tiny-en')], { input });
     assertOk(implicit);
     assertOk(named);
     assert.doesNotMatch(implicit.stderr, /TEST/);
-    assert.match(implicit.stderr, /no --model: using turborank-turbo-en/);
+    assert.match(implicit.stderr, /no --model: using turborank-tiny-en/);
     assert.doesNotMatch(named.stderr, /no --model/);
     assert.equal(implicit.stdout, named.stdout);
     const lines = implicit.stdout.trim().split('\n').map((l) => JSON.parse(l) as ScoreLine);

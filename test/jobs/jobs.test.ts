@@ -189,7 +189,7 @@ describe('turborank jobs and worker', () => {
     const shown = await runTurborank(['jobs', 'status', id], env());
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /0\/40 lines scored/);
-    assert.match(shown.stdout, /refused by worker .*turborank-turbo-en/);
+    assert.match(shown.stdout, /refused by worker .*turborank-tiny-en/);
 
     await worker(['--queue', 'mismatch', '--model', model]);
     assert.equal((await finished(id)).complete, true);

@@ -58,7 +58,7 @@ test('Reranker.load() with no argument loads the shipped default model', async (
   const named = await Reranker.load(defaultModelPath(), { threads: 1 });
   try {
     assert.equal(implicit.info.name, defaultModelPath());
-    assert.match(implicit.info.name, /models[\\/]turborank-turbo-en$/);
+    assert.match(implicit.info.name, /models[\\/]turborank-tiny-en$/);
     const pairs = DOCS.map((document) => ({ query: QUERY, document }));
     assert.deepEqual([...await implicit.score(pairs)], [...await named.score(pairs)]);
   } finally {

@@ -19,7 +19,7 @@ test('paths are served under their folder name; hub names keep their id and answ
   assert.deepEqual(servedNames({ name: undefined, source: 'jinaai/jina-reranker-v1-turbo-en' }), { name: 'jinaai/jina-reranker-v1-turbo-en', aliases: ['jina-reranker-v1-turbo-en'] });
   assert.deepEqual(servedNames({ name: undefined, source: 'jinaai/jina-reranker-v1-tiny-en@main' }), { name: 'jinaai/jina-reranker-v1-tiny-en', aliases: ['jina-reranker-v1-tiny-en'] });
   assert.deepEqual(servedNames({ name: 'turbo', source: 'jinaai/jina-reranker-v1-turbo-en' }), { name: 'turbo', aliases: [] });
-  assert.deepEqual(servedNames({ name: undefined, source: undefined }), { name: 'turborank-turbo-en', aliases: [] });
+  assert.deepEqual(servedNames({ name: undefined, source: undefined }), { name: 'turborank-tiny-en', aliases: [] });
 });
 
 test('two models answering to one name stop start-up, with the fix', async () => {
