@@ -127,12 +127,7 @@ async function encodePair(native: Tokenizer, pair: QueryDocumentPair, index: num
   if (space > 0) {
     const cut = await native.encode(query, wellFormed(pair.document.slice(0, space)));
     const sequenceIds = cut.getSequenceIds();
-    let queryTokens = 0;
-    let documentTokens = 0;
-    for (const sequence of sequenceIds) {
-      if (sequence === 0) queryTokens++;
-      else if (sequence === 1) documentTokens++;
-    }
+    const [queryTokens, documentTokens] = sideLengths(sequenceIds);
     // With more document tokens than the budget and at least as many as the query's, the
     // longest-first split is the one the whole document gets (longestFirstLengths reads the
     // longer side's length only through these comparisons), and the tokens kept are the same.
@@ -206,12 +201,11 @@ function truncatePair(
   ids: readonly number[], typeIds: readonly number[], sequenceIds: readonly (number | null | undefined)[], budget: number,
   direction: TruncationDirection,
 ): EncodedPair {
-  const counts = [0, 0];
-  for (const sequence of sequenceIds) if (sequence === 0 || sequence === 1) counts[sequence]!++;
-  const limits = longestFirstLengths(counts[0]!, counts[1]!, budget);
+  const counts = sideLengths(sequenceIds);
+  const limits = longestFirstLengths(counts[0], counts[1], budget);
   if (limits[0] === counts[0] && limits[1] === counts[1]) return { ids, typeIds, length: ids.length };
   // Tokens of each side kept are those at positions [from, from + limit) within the side.
-  const from = direction === 'left' ? [counts[0]! - limits[0], counts[1]! - limits[1]] : [0, 0];
+  const from = direction === 'left' ? [counts[0] - limits[0], counts[1] - limits[1]] : [0, 0];
   const kept = { ids: [] as number[], typeIds: [] as number[] };
   const seen = [0, 0];
   sequenceIds.forEach((sequence, i) => {
@@ -223,6 +217,13 @@ function truncatePair(
     kept.typeIds.push(typeIds[i]!);
   });
   return { ids: kept.ids, typeIds: kept.typeIds, length: kept.ids.length };
+}
+
+/** Tokens of the query (sequence 0) and of the document (sequence 1); special tokens have no sequence. */
+function sideLengths(sequenceIds: readonly (number | null | undefined)[]): [number, number] {
+  const counts: [number, number] = [0, 0];
+  for (const sequence of sequenceIds) if (sequence === 0 || sequence === 1) counts[sequence]++;
+  return counts;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
