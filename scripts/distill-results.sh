@@ -44,6 +44,6 @@ for name in "${models[@]}"; do
 done
 speed=()
 for name in "${models[@]}"; do speed+=(--model "$PACK/$name"); done
-$TR eval speed "${speed[@]}" --precision fp32 --precision int8 --data "$DATA/beir/scifact" --threads "$THREADS" --requests "${REQUESTS:-5}" --out "$OUT/speed" --quiet
+$TR eval speed "${speed[@]}" --precision fp32 --precision int8 --data "$DATA/beir/scifact" --threads "$THREADS" --requests "${REQUESTS:-15}" --out "$OUT/speed" --quiet
 $TR report "$OUT" --out "$OUT/report"
 echo "distill-results: report in $OUT/report/report.md" >&2

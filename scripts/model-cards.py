@@ -11,7 +11,10 @@ distill = json.load(open('data/distill.json'))
 teacher = distill['teacher']
 matching = teacher['matching']
 ts = teacher['shape']
-teacher_shape = f"{ts['num_hidden_layers']} × {ts['hidden_size']}"
+grow = teacher.get('grow')
+base_shape = f"{ts['num_hidden_layers']} × {ts['hidden_size']}"
+teacher_layers = ts['num_hidden_layers'] * (grow.get('times', 2) if grow else 1)
+teacher_shape = f"{teacher_layers} × {ts['hidden_size']}"
 # the default, as src/rerank/default-model.ts sets it
 default = re.search(r"DEFAULT_MODEL: ShippedModel = '(\w+)'", open('src/rerank/default-model.ts').read()).group(1)
 
@@ -66,6 +69,8 @@ for short, run in runs.items():
                    "turborank, and is the starting point for the longer runs that would make it useful (docs/RESULTS.md)." + shallow)
         limit = "Its rankings are worse than BM25's on the mean of the sets measured: do not put it in front of users without checking it on your data."
 
+    grown = ('' if not grow else
+             f", then grown to {teacher_shape} by stacking its layers on top of themselves (Gong et al. 2019) and\n   fine-tuned {grow['train']['steps']} more steps on the same pairs")
     card = f"""# {name}
 
 A small English cross-encoder reranker: JinaBERT (BERT with a symmetric ALiBi attention bias
@@ -99,13 +104,13 @@ Graham RAG set).
 `turborank distill all --config data/distill.json` (docs/DISTILL.md), as Jina made Reranker
 Turbo and Tiny:
 
-1. a teacher, JinaBERT {teacher_shape}, first taught to match words on synthetic pairs (a
+1. a teacher, JinaBERT {base_shape}, first taught to match words on synthetic pairs (a
    curriculum of {len(matching['stages'])} stages, {sum(st['steps'] for st in matching['stages'])} steps of 32 pairs, from a one-word query in a 4-word
    document to an 8-word query in a 60-word one; key weights started as a copy of query
    weights, dropout off: without this, models trained here from random weights never learnt
    to rank), then pre-trained with the masked-LM loss ({teacher['pretrain']['steps']} steps of {teacher['pretrain']['batch_size']} texts), then
    fine-tuned as a cross-encoder on relevance pairs with BM25 hard negatives and one random
-   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy); about 45 minutes in all;
+   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy){grown};
 2. the teacher scored the BM25 top 30 of {distill['label']['max_queries']:,} queries (most of them never labelled by
    anyone);
 3. this student started from the teacher's embeddings, its first {f'{layers} layers' if layers > 1 else 'layer'}{pruned} and its classifier

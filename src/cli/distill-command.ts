@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TurborankError, UsageError } from '../errors.js';
 import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
-import { distillPaths, readDistillConfig, type DistillConfig } from '../train/distill/config.js';
+import { distillPaths, finalTeacher, readDistillConfig, type DistillConfig } from '../train/distill/config.js';
+import { stackTeacher } from '../train/distill/grow.js';
 import { labelQueries } from '../train/distill/label.js';
 import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
@@ -18,7 +19,7 @@ import { buildStudentData, cutTeacher } from '../train/distill/students.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
 
-export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'label', 'students', 'all', 'pack'] as const;
+export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'grow', 'label', 'students', 'all', 'pack'] as const;
 type Stage = (typeof DISTILL_STAGES)[number];
 
 export const DISTILL_HELP = {
@@ -34,6 +35,9 @@ Stages:
              matching checkpoint or a new model (RUN/teacher-pretrain)
   finetune   the teacher as a JinaBERT cross-encoder on pairs/train.jsonl, bce, dev on
              pairs/dev.jsonl, from the MLM checkpoint (RUN/teacher)
+  grow       when teacher.grow is set: the fine-tuned teacher's layers stacked times over
+             (RUN/teacher-stack), trained further on the same pairs (RUN/teacher-grown);
+             the grown teacher is then the one that labels and that students are cut from
   label      the teacher scores the BM25 candidates of queries/queries.jsonl
              (RUN/labels/labels.jsonl with provenance.json)
   students   each student trained on the labels with margin-mse and/or listwise-kl
@@ -66,7 +70,7 @@ export async function runDistill(values: Record<string, unknown>, positionals: s
   const quiet = values.quiet === true;
   const log = (line: string): void => { if (!quiet) process.stderr.write(`turborank distill: ${line}\n`); };
   const command = `turborank distill ${stage} --config ${configFile}`;
-  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'label', 'students'] : [stage as Stage];
+  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'label', 'students'] : [stage as Stage];
   for (const s of stages) await runStage(s, config, { command, log, quiet });
 }
 
@@ -128,24 +132,44 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         data: { train: p.pairsTrain, ...(fs.existsSync(p.pairsDev) ? { dev: p.pairsDev } : {}) }, loss: { name: 'bce' }, output: p.finetune,
       }, o);
     }
+    case 'grow': {
+      const grow = c.teacher.grow;
+      if (grow === undefined) {
+        o.log('grow: no teacher.grow in the config; nothing to do');
+        return;
+      }
+      requireFile(p.pairsTrain, 'turborank data pairs');
+      if (latestCheckpoint(p.grown) === undefined) {
+        requireFinished(p.finetune, c.teacher.finetune, 'finetune', 'teacher.finetune.steps');
+        const layers = stackTeacher(latestCheckpoint(p.finetune)!, grow.times, p.stacked);
+        o.log(`grow: ${c.teacher.shape.num_hidden_layers} layers stacked to ${layers} → ${p.stacked}`);
+      }
+      return train('teacher-grown', c, {
+        ...grow.train,
+        model: { init: p.stacked },
+        data: { train: p.pairsTrain, ...(fs.existsSync(p.pairsDev) ? { dev: p.pairsDev } : {}) }, loss: { name: 'bce' }, output: p.grown,
+      }, o);
+    }
     case 'label': {
-      requireFinished(p.finetune, c.teacher.finetune, 'finetune', 'teacher.finetune.steps');
+      const teacher = finalTeacher(c);
+      requireFinished(teacher.folder, teacher.settings, teacher.stage, `${teacher.key}.steps`);
       const report = await labelQueries(c, { command: o.command, log: o.log });
       o.log(`label: ${report.scored} queries scored, ${report.already} already labelled, ${report.total} in all`);
       return;
     }
     case 'students': {
       const data = await buildStudentData(c, o.log);
-      const teacher = latestCheckpoint(p.finetune);
+      const final = finalTeacher(c);
+      const teacher = latestCheckpoint(final.folder);
       for (const student of c.students.models) {
         for (const loss of student.losses) {
           const output = p.student(student.name, loss);
-          let model: Record<string, unknown> = { shape: { architecture: 'jinabert', ...c.teacher.shape, ...student.shape }, tokenizer: c.tokenizer };
+          let model: Record<string, unknown> = { shape: { architecture: 'jinabert', ...final.shape, ...student.shape }, tokenizer: c.tokenizer };
           if (student.init_from_teacher) {
             const dir = path.join(c.run, `${student.name}-init`);
             if (latestCheckpoint(output) === undefined) {
-              if (teacher === undefined) throw new UsageError(`no teacher checkpoint in ${p.finetune}`, 'run `turborank distill finetune` first');
-              cutTeacher(teacher, student, c.teacher.shape, dir);
+              if (teacher === undefined) throw new UsageError(`no teacher checkpoint in ${final.folder}`, `run \`turborank distill ${final.stage}\` first`);
+              cutTeacher(teacher, student, final.shape, dir);
             }
             model = { init: dir };
           }

@@ -2,7 +2,7 @@
  * The distillation recipe end to end at CI size (issue 5, point 7): a tiny `turborank data`
  * build from the tiny world test/corpus writes, then `turborank distill all` through the CLI
  * with tiny shapes and a few steps per stage: the teacher's MLM pre-training and fine-tuning,
- * labels with provenance, two students (one cut from the teacher, one narrower) with both
+ * its growing by stacking (3 → 6 layers) and further training, labels with provenance, two students (one cut from the teacher, one narrower) with both
  * distillation losses; the students load with Reranker.load and score. Then labelling is
  * interrupted by hand (labels.jsonl cut mid-line) and resumes, a rerun skips every stage, and
  * `distill pack` writes float16 models that load and score.
@@ -60,7 +60,7 @@ describe('turborank distill on a tiny data build', () => {
     config = path.join(dir, 'distill.json');
     fs.writeFileSync(config, JSON.stringify({
       run: 'run', data: 'build', tokenizer: 'build/vocab/tokenizer.json',
-      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 } },
+      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } } },
       label: { max_length: 48, batch_size: 8, flush_every: 2, threads: 1 },
       students: {
         pairs_per_query: 2, list_size: 3, seed: 3,
@@ -75,7 +75,7 @@ describe('turborank distill on a tiny data build', () => {
 
   test('every stage ran through the CLI and wrote its checkpoint', () => {
     assertOk(firstRun);
-    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
+    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['teacher-grown', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
       const latest = JSON.parse(fs.readFileSync(path.join(run, folder, 'latest.json'), 'utf8')) as { step: number };
       assert.equal(latest.step, steps, folder);
       assert.ok(fs.existsSync(path.join(run, 'configs', `${folder}.json`)), `${folder}'s generated train config`);
@@ -95,11 +95,33 @@ describe('turborank distill on a tiny data build', () => {
     assert.ok(stage2.every((p) => (p.query as string).split(' ').length === 2 && (p.document as string).split(' ').length === 6));
     const finetuneLog = jsonl(path.join(run, 'teacher', 'train_log.jsonl'));
     assert.ok(finetuneLog.at(-1)!.dev !== undefined, 'the teacher is evaluated on pairs/dev.jsonl');
+    assert.ok(jsonl(path.join(run, 'teacher-grown', 'train_log.jsonl')).at(-1)!.dev !== undefined, 'so is the grown teacher');
+    assert.equal(generated('teacher-grown').model.init, path.join(run, 'teacher-stack'));
+    assert.equal(generated('teacher-grown').data.train, path.join(build, 'pairs', 'train.jsonl'));
     const pretrain = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-pretrain.json'), 'utf8')) as { loss: { name: string }; data: { train: string } };
     assert.equal(pretrain.loss.name, 'mlm');
     assert.equal(pretrain.data.train, path.join(build, 'corpus', 'pretrain.jsonl'));
     const listwise = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'turbo-listwise-kl.json'), 'utf8')) as { batch_size: number; loss: { name: string; list_size: number } };
     assert.deepEqual([listwise.batch_size, listwise.loss.name, listwise.loss.list_size], [2, 'listwise-kl', 3], 'by_loss overrides the student\'s schedule');
+  });
+
+  test('grow stacks the fine-tuned teacher: layers 3-5 start as copies of layers 0-2, the rest once', () => {
+    const stacked = readSafetensors(path.join(run, 'teacher-stack', 'model.safetensors'));
+    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher'))!, 'model.safetensors'));
+    const config = JSON.parse(fs.readFileSync(path.join(run, 'teacher-stack', 'config.json'), 'utf8')) as { num_hidden_layers: number; hidden_size: number };
+    assert.deepEqual([config.num_hidden_layers, config.hidden_size], [6, 32]);
+    const layered = teacher.names().filter((n) => /\.layer\.\d+\./.test(n));
+    assert.ok(layered.length > 0);
+    assert.equal(stacked.names().length, teacher.names().length + layered.length);
+    for (const name of teacher.names()) {
+      assert.deepEqual(stacked.float32(name), teacher.float32(name), name);
+      const m = /\.layer\.(\d+)\./.exec(name);
+      if (m) assert.deepEqual(stacked.float32(name.replace(m[0], `.layer.${Number(m[1]) + 3}.`)), teacher.float32(name), `${name}, copied 3 layers up`);
+    }
+    // Training moved the grown teacher away from its stacked start.
+    const grown = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher-grown'))!, 'model.safetensors'));
+    assert.equal(grown.names().length, stacked.names().length);
+    assert.ok(grown.names().some((n) => !grown.float32(n).every((v, i) => v === stacked.float32(n)[i])));
   });
 
   test('labels cover every query, with the teacher and data they came from', () => {
@@ -119,8 +141,8 @@ describe('turborank distill on a tiny data build', () => {
       assert.ok((l.logits as number[]).every(Number.isFinite));
     }
     const provenance = JSON.parse(fs.readFileSync(path.join(run, 'labels', 'provenance.json'), 'utf8')) as { teacher: { checkpoint: string; model_sha256: string }; data: { manifest_sha256: string }; created: string; command: string };
-    const teacher = latestCheckpoint(path.join(run, 'teacher'))!;
-    assert.equal(provenance.teacher.checkpoint, teacher);
+    const teacher = latestCheckpoint(path.join(run, 'teacher-grown'))!;
+    assert.equal(provenance.teacher.checkpoint, teacher, 'the grown teacher labels');
     assert.equal(provenance.teacher.model_sha256, sha256(path.join(teacher, 'model.safetensors')));
     assert.equal(provenance.data.manifest_sha256, sha256(path.join(build, 'queries', 'manifest.json')));
     assert.match(provenance.command, /turborank distill all --config/);
@@ -153,10 +175,10 @@ describe('turborank distill on a tiny data build', () => {
         await reranker.close();
       }
     }
-    // The turbo runs start from the teacher's embeddings and first two layers.
+    // The turbo runs start from the (grown) teacher's embeddings and first two layers.
     const init = readSafetensors(path.join(run, 'turbo-init', 'model.safetensors'));
-    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher'))!, 'model.safetensors'));
-    assert.ok(init.names().some((n) => /\.layer\.1\./.test(n)) && !init.names().some((n) => /\.layer\.2\./.test(n)), 'layers 0-1 kept, layer 2 dropped');
+    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher-grown'))!, 'model.safetensors'));
+    assert.ok(init.names().some((n) => /\.layer\.1\./.test(n)) && !init.names().some((n) => /\.layer\.2\./.test(n)), 'layers 0-1 kept, layers 2-5 dropped');
     for (const name of init.names()) assert.deepEqual(init.float32(name), teacher.float32(name), name);
   });
 
@@ -174,7 +196,7 @@ describe('turborank distill on a tiny data build', () => {
     const again = await runCli(['distill', 'all', '--config', config], { timeoutMs: 60_000 });
     assertOk(again);
     assert.match(again.stderr, /teacher-match-1: done \(.* at step 2 of 2\)/);
-    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'teacher-grown', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
@@ -202,6 +224,7 @@ describe('turborank distill on a tiny data build', () => {
     const full = path.join(latestCheckpoint(path.join(run, 'turbo-margin-mse'))!, 'model.safetensors');
     assert.ok(readSafetensors(packed).tensors().every((t) => t.dtype === 'F16'));
     assert.ok(fs.statSync(packed).size < fs.statSync(full).size * 0.55);
+    assert.equal((JSON.parse(fs.readFileSync(path.join(pack, 'teacher', 'config.json'), 'utf8')) as { num_hidden_layers: number }).num_hidden_layers, 6, 'the grown teacher is packed');
     const pairs = [{ query: 'copy files', document: 'cp copies files and directories' }, { query: 'what is a shell', document: 'a command interpreter' }];
     const [a, b] = await Promise.all([Reranker.load(path.dirname(packed), { threads: 1 }), Reranker.load(path.dirname(full), { threads: 1 })]);
     try {
@@ -221,11 +244,18 @@ describe('turborank distill on a tiny data build', () => {
     assert.doesNotMatch(r.stderr, /teacher-match-2/, 'stage 2 does not start from it');
   });
 
-  test('labelling with a teacher short of its configured steps is refused', async () => {
+  test('labelling or growing from a teacher short of its configured steps is refused', async () => {
     const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
     const longer = path.join(dir, 'longer.json');
-    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, finetune: { ...base.teacher!.finetune, steps: 5 } } }));
+    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
+    assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-grown is at step 3 of 5/, /turborank distill grow/);
+    const { grow: _grow, ...ungrown } = base.teacher!;
+    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-short', teacher: { ...ungrown, finetune: { ...base.teacher!.finetune, steps: 5 } } }));
+    fs.cpSync(path.join(run, 'teacher'), path.join(dir, 'run-short', 'teacher'), { recursive: true });
     assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher is at step 3 of 5/, /turborank distill finetune/);
+    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-short', teacher: { ...base.teacher, finetune: { ...base.teacher!.finetune, steps: 5 } } }));
+    assertFailure(await runCli(['distill', 'grow', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher is at step 3 of 5/, /turborank distill finetune/);
+    assert.ok(!fs.existsSync(path.join(dir, 'run-short', 'teacher-stack')), 'nothing stacked from it');
   });
 
   test('a config with a recipe-owned key or a bad shape is refused by name', () => {
@@ -237,6 +267,8 @@ describe('turborank distill on a tiny data build', () => {
     assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.shape\.hidden_size/.test(e.message));
     fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, matching: { ...MATCHING, train: { ...MATCHING.train, steps: 9 } } } }));
     assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.matching\.train sets steps/.test(e.message) && /each of teacher\.matching\.stages/.test(e.message));
+    fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, grow: { times: 1, train: SCHEDULE } } }));
+    assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.grow\.times/.test(e.message));
     fs.writeFileSync(bad, JSON.stringify({ ...base, teacher: { ...base.teacher, matching: { ...MATCHING, stages: [{ query_words: 1, document_words: 4, steps: 2 }] } } }));
     assert.throws(() => readDistillConfig(bad), (e: unknown) => e instanceof InputError && /teacher\.matching\.stages\.0\.max_length/.test(e.message));
   });

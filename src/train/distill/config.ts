@@ -81,6 +81,16 @@ const schema = z.object({
       stages: z.array(matchingStageSchema).min(1),
     }).strict().optional(),
     finetune: trainSettings,
+    /**
+     * Growing the fine-tuned teacher deeper (progressive stacking, Gong et al. 2019): its layers
+     * copied on top of themselves `times` over (6 → 12 for 2), then trained further on the same
+     * pairs with `train`'s schedule. The grown model is then the teacher that labels and that
+     * the students are cut from.
+     */
+    grow: z.object({
+      times: z.number().int().min(2).default(2),
+      train: trainSettings,
+    }).strict().optional(),
   }).strict(),
   label: z.object({
     max_length: z.number().int().min(8).default(256),
@@ -140,9 +150,30 @@ export function readDistillConfig(file: string): DistillConfig {
   };
 }
 
+/** The teacher that labels and that students are cut from: the grown one when teacher.grow is set. */
+export interface FinalTeacher {
+  readonly folder: string;
+  readonly shape: ModelShape;
+  /** The stage that trains it, its settings and their place in the config (for messages). */
+  readonly stage: 'finetune' | 'grow';
+  readonly settings: Record<string, unknown>;
+  readonly key: string;
+}
+
+export function finalTeacher(c: DistillConfig): FinalTeacher {
+  const p = distillPaths(c);
+  const grow = c.teacher.grow;
+  if (grow === undefined) return { folder: p.finetune, shape: c.teacher.shape, stage: 'finetune', settings: c.teacher.finetune, key: 'teacher.finetune' };
+  return {
+    folder: p.grown, shape: { ...c.teacher.shape, num_hidden_layers: c.teacher.shape.num_hidden_layers * grow.times },
+    stage: 'grow', settings: grow.train, key: 'teacher.grow.train',
+  };
+}
+
 /** Where each stage reads and writes. */
 export function distillPaths(c: DistillConfig): {
-  pretrain: string; matchingData(stage: number): string; matching(stage: number): string; finetune: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
+  pretrain: string; matchingData(stage: number): string; matching(stage: number): string; finetune: string; stacked: string; grown: string;
+  labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
   corpus: string; pairsTrain: string; pairsDev: string; queries: string; documents: string; queriesManifest: string;
 } {
   return {
@@ -150,6 +181,8 @@ export function distillPaths(c: DistillConfig): {
     matchingData: (stage) => path.join(c.run, 'matching-data', `stage-${stage}`),
     matching: (stage) => path.join(c.run, `teacher-match-${stage}`),
     finetune: path.join(c.run, 'teacher'),
+    stacked: path.join(c.run, 'teacher-stack'),
+    grown: path.join(c.run, 'teacher-grown'),
     labels: path.join(c.run, 'labels'),
     studentData: path.join(c.run, 'student-data'),
     student: (name, loss) => path.join(c.run, `${name}-${loss}`),

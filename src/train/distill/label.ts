@@ -13,7 +13,7 @@ import { InputError, TurborankError } from '../../errors.js';
 import { sha256File } from '../../checkpoint/files.js';
 import { Reranker } from '../../rerank/index.js';
 import { latestCheckpoint } from '../checkpoints.js';
-import { distillPaths, type DistillConfig } from './config.js';
+import { distillPaths, finalTeacher, type DistillConfig } from './config.js';
 
 export const LABELS_FILE = 'labels.jsonl';
 export const PROVENANCE_FILE = 'provenance.json';
@@ -51,8 +51,9 @@ interface QueryLine {
 export async function labelQueries(c: DistillConfig, options: { command: string; log: (line: string) => void }): Promise<LabelReport> {
   const started = Date.now();
   const p = distillPaths(c);
-  const teacher = latestCheckpoint(p.finetune);
-  if (teacher === undefined) throw new TurborankError(`no teacher checkpoint in ${p.finetune}`, 'run `turborank distill finetune` first');
+  const final = finalTeacher(c);
+  const teacher = latestCheckpoint(final.folder);
+  if (teacher === undefined) throw new TurborankError(`no teacher checkpoint in ${final.folder}`, `run \`turborank distill ${final.stage}\` first`);
   for (const f of [p.queries, p.documents, p.queriesManifest]) {
     if (!fs.existsSync(f)) throw new InputError(`${f}: no such file`, 'build the query sets first: turborank data queries (see docs/DATA.md)');
   }

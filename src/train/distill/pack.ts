@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { readSafetensors, writeSafetensors } from '../../checkpoint/safetensors.js';
 import { sha256File } from '../../checkpoint/files.js';
 import { TOKENIZER_COMPANIONS, latestCheckpoint } from '../checkpoints.js';
-import { distillPaths, type DistillConfig } from './config.js';
+import { distillPaths, finalTeacher, type DistillConfig } from './config.js';
 import { LABELS_FILE, PROVENANCE_FILE } from './label.js';
 
 export interface PackedFile {
@@ -30,7 +30,7 @@ export function packRun(c: DistillConfig, log: (line: string) => void): PackedFi
   const describe = (file: string, from?: string): void => {
     written.push({ file: path.relative(out, file), bytes: fs.statSync(file).size, sha256: sha256File(file), ...(from ? { from } : {}) });
   };
-  const runs: [string, string][] = [['teacher', p.finetune]];
+  const runs: [string, string][] = [['teacher', finalTeacher(c).folder]];
   for (const s of c.students.models) for (const loss of s.losses) runs.push([`${s.name}-${loss}`, p.student(s.name, loss)]);
   for (const [name, folder] of runs) {
     const checkpoint = latestCheckpoint(folder);
