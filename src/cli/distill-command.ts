@@ -129,7 +129,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       return train('teacher', c, {
         ...c.teacher.finetune,
         model: init !== undefined ? { init } : newTeacher(c),
-        data: { train: p.pairsTrain, ...(fs.existsSync(p.pairsDev) ? { dev: p.pairsDev } : {}) }, loss: { name: 'bce' }, output: p.finetune,
+        data: relevancePairs(p), loss: { name: 'bce' }, output: p.finetune,
       }, o);
     }
     case 'grow': {
@@ -147,7 +147,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       return train('teacher-grown', c, {
         ...grow.train,
         model: { init: p.stacked },
-        data: { train: p.pairsTrain, ...(fs.existsSync(p.pairsDev) ? { dev: p.pairsDev } : {}) }, loss: { name: 'bce' }, output: p.grown,
+        data: relevancePairs(p), loss: { name: 'bce' }, output: p.grown,
       }, o);
     }
     case 'label': {
@@ -188,6 +188,11 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
     case 'all':
       throw new UsageError('all is not a single stage');
   }
+}
+
+/** The teacher's relevance pairs: training, and dev when the data build has it. */
+function relevancePairs(p: ReturnType<typeof distillPaths>): { train: string; dev?: string } {
+  return { train: p.pairsTrain, ...(fs.existsSync(p.pairsDev) ? { dev: p.pairsDev } : {}) };
 }
 
 /** A new teacher's model settings (its shape, tokenizer and initialisation). */

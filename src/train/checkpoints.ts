@@ -63,6 +63,13 @@ export const TOKENIZER_COMPANIONS = [
   'sentencepiece.bpe.model', 'spm.model', 'tokenizer.model',
 ];
 
+/** Copies tokenizer.json and those of its companions that are there from one model folder to another. */
+export function copyTokenizerFiles(from: string, to: string): void {
+  for (const f of ['tokenizer.json', ...TOKENIZER_COMPANIONS]) {
+    if (fs.existsSync(path.join(from, f))) fs.copyFileSync(path.join(from, f), path.join(to, f));
+  }
+}
+
 /** The config.json to write, with what the base config says that training does not change. */
 function checkpointConfig(c: CheckpointContents, name: string): Record<string, unknown> {
   return c.base ? derivedConfigJson(c.spec, c.base.config, name) : specToConfigJson(c.spec, name);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../../errors.js';
 import { readSafetensors, writeSafetensors } from '../../checkpoint/safetensors.js';
-import { TOKENIZER_COMPANIONS } from '../checkpoints.js';
+import { copyTokenizerFiles } from '../checkpoints.js';
 
 const LAYER = /\.layers?\.(\d+)\./;
 
@@ -42,8 +42,6 @@ export function stackTeacher(from: string, times: number, dir: string): number {
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt', producer: 'turborank distill grow' });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: layers * times }, null, 2) + '\n');
-  for (const f of ['tokenizer.json', ...TOKENIZER_COMPANIONS]) {
-    if (fs.existsSync(path.join(from, f))) fs.copyFileSync(path.join(from, f), path.join(dir, f));
-  }
+  copyTokenizerFiles(from, dir);
   return layers * times;
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { readSafetensors, writeSafetensors } from '../../checkpoint/safetensors.js';
 import { sha256File } from '../../checkpoint/files.js';
-import { TOKENIZER_COMPANIONS, latestCheckpoint } from '../checkpoints.js';
+import { copyTokenizerFiles, latestCheckpoint } from '../checkpoints.js';
 import { distillPaths, finalTeacher, type DistillConfig } from './config.js';
 import { LABELS_FILE, PROVENANCE_FILE } from './label.js';
 
@@ -40,9 +40,8 @@ export function packRun(c: DistillConfig, log: (line: string) => void): PackedFi
     const weights = readSafetensors(path.join(checkpoint, 'model.safetensors'));
     writeSafetensors(path.join(dir, 'model.safetensors'), weights.names().map((n) => ({ name: n, dtype: 'F16' as const, shape: weights.shape(n)!, data: weights.float32(n) })),
       { format: 'pt', producer: 'turborank distill pack', source: path.basename(checkpoint) });
-    for (const f of ['config.json', 'tokenizer.json', ...TOKENIZER_COMPANIONS]) {
-      if (fs.existsSync(path.join(checkpoint, f))) fs.copyFileSync(path.join(checkpoint, f), path.join(dir, f));
-    }
+    if (fs.existsSync(path.join(checkpoint, 'config.json'))) fs.copyFileSync(path.join(checkpoint, 'config.json'), path.join(dir, 'config.json'));
+    copyTokenizerFiles(checkpoint, dir);
     for (const f of fs.readdirSync(dir)) describe(path.join(dir, f), f === 'model.safetensors' ? checkpoint : undefined);
     log(`pack: ${name} (${checkpoint}) in float16`);
   }

@@ -11,7 +11,7 @@ import readline from 'node:readline';
 import { InputError, TurborankError } from '../../errors.js';
 import { readSafetensors, writeSafetensors } from '../../checkpoint/safetensors.js';
 import { sha256File } from '../../checkpoint/files.js';
-import { TOKENIZER_COMPANIONS } from '../checkpoints.js';
+import { copyTokenizerFiles } from '../checkpoints.js';
 import { seededRandom } from '../data.js';
 import { distillPaths, type DistillConfig, type ModelShape, type StudentConfig } from './config.js';
 import { LABELS_FILE, readLabels, type LabelLine } from './label.js';
@@ -100,9 +100,7 @@ export function cutTeacher(teacher: string, student: StudentConfig, teacherShape
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, 'model.safetensors'), [...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })), { format: 'pt', producer: 'turborank distill' });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: shape.num_hidden_layers, intermediate_size: shape.intermediate_size }, null, 2) + '\n');
-  for (const f of ['tokenizer.json', ...TOKENIZER_COMPANIONS]) {
-    if (fs.existsSync(path.join(teacher, f))) fs.copyFileSync(path.join(teacher, f), path.join(dir, f));
-  }
+  copyTokenizerFiles(teacher, dir);
   return dir;
 }
 
