@@ -29,7 +29,7 @@ const studentSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
   /** Overrides of the teacher's shape (num_hidden_layers at least; a narrower hidden_size if it serves). */
   shape: shapeSchema.partial(),
-  /** Start from the teacher's embeddings, first layers and head (its hidden size and heads; a smaller intermediate_size is cut from its feed-forward units). */
+  /** Start from the teacher's embeddings, first layers and head; a narrower hidden_size (fewer heads of the teacher's head size) and a smaller intermediate_size are cut from its strongest parts (narrow.ts, cutTeacher). */
   init_from_teacher: z.boolean().default(false),
   losses: z.array(z.enum(STUDENT_LOSSES)).min(1).default(['margin-mse']),
   train: trainSettings,

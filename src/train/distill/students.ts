@@ -15,6 +15,7 @@ import { copyTokenizerFiles } from '../checkpoints.js';
 import { seededRandom } from '../data.js';
 import { distillPaths, type DistillConfig, type ModelShape, type StudentConfig } from './config.js';
 import { LABELS_FILE, readLabels, type LabelLine } from './label.js';
+import { narrowResidual, type Tensor } from './narrow.js';
 
 export interface StudentData {
   readonly marginMse: string;
@@ -69,17 +70,13 @@ export async function buildStudentData(c: DistillConfig, log: (line: string) => 
 
 /**
  * A student's starting checkpoint from the teacher: the embeddings, the head and the teacher's
- * first N layers, with config.json saying the student's shape. Hidden size and heads must be
- * the teacher's. A smaller intermediate_size keeps, in every layer, the feed-forward units
+ * first N layers, with config.json saying the student's shape. A narrower hidden_size (fewer
+ * heads of the teacher's head size) is cut by narrow.ts. A smaller intermediate_size keeps, in every layer, the feed-forward units
  * (GEGLU: a gate row, an up row, a column of the output weight) with the largest product of
  * those three norms: a weight-only estimate of what a unit contributes, so the cut needs no data.
  */
 export function cutTeacher(teacher: string, student: StudentConfig, teacherShape: ModelShape, dir: string): string {
   const shape = { ...teacherShape, ...student.shape };
-  const changed = (['hidden_size', 'num_attention_heads'] as const).filter((k) => shape[k] !== teacherShape[k]);
-  if (changed.length > 0) {
-    throw new InputError(`student ${student.name}: init_from_teacher needs the teacher's hidden size and heads, but ${changed.join(', ')} differ`, 'set "init_from_teacher": false for a narrower student, or keep the teacher\'s width (a smaller intermediate_size can be cut from the teacher)');
-  }
   if (shape.num_hidden_layers > teacherShape.num_hidden_layers) {
     throw new InputError(`student ${student.name}: ${shape.num_hidden_layers} layers, more than the teacher's ${teacherShape.num_hidden_layers}`, 'give the student fewer layers than the teacher');
   }
@@ -93,20 +90,18 @@ export function cutTeacher(teacher: string, student: StudentConfig, teacherShape
     return m === null || Number(m[1]) < shape.num_hidden_layers;
   });
   const tensors = new Map(kept.map((name) => [name, { shape: [...weights.shape(name)!], data: weights.float32(name) }]));
+  if (shape.hidden_size !== teacherShape.hidden_size || shape.num_attention_heads !== teacherShape.num_attention_heads) {
+    narrowResidual(tensors, { ...teacherShape, num_hidden_layers: shape.num_hidden_layers }, shape, config.position_embedding_type === 'alibi', `student ${student.name}`, teacher);
+  }
   if (shape.intermediate_size < teacherShape.intermediate_size) {
     pruneFeedForward(tensors, shape.num_hidden_layers, teacherShape.intermediate_size, shape.intermediate_size, teacher);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, 'model.safetensors'), [...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })), { format: 'pt', producer: 'turborank distill' });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: shape.num_hidden_layers, intermediate_size: shape.intermediate_size }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, hidden_size: shape.hidden_size, num_attention_heads: shape.num_attention_heads, num_hidden_layers: shape.num_hidden_layers, intermediate_size: shape.intermediate_size }, null, 2) + '\n');
   copyTokenizerFiles(teacher, dir);
   return dir;
-}
-
-interface Tensor {
-  shape: number[];
-  data: Float32Array;
 }
 
 /** Keeps `to` of the `from` GEGLU units of each layer's mlp (see cutTeacher), in their original order. */
