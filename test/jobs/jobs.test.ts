@@ -57,16 +57,20 @@ describe('turborank jobs and worker', () => {
 
   test('two workers, one killed with SIGKILL mid-shard: the collected scores equal `turborank score` line for line', async () => {
     const input = path.join(dir, 'pairs.jsonl');
-    fs.writeFileSync(input, syntheticPairs(6000));
+    // Enough shards that the doomed worker cannot finish the job alone before the kill (a
+    // 300-pair shard takes under 0.1 s with the default model).
+    fs.writeFileSync(input, syntheticPairs(12000));
     const out = path.join(dir, 'out-kill');
     const expected = runTurborank(['score', '--threads', '1', input]);
     const id = await submit(['--in', input, '--out', out, '--shard-size', '300', '--queue', 'kill']);
 
-    const doomed = await worker(['--queue', 'kill']);
-    const survivor = await worker(['--queue', 'kill']);
+    const [doomed, survivor] = await Promise.all([worker(['--queue', 'kill']), worker(['--queue', 'kill'])]);
     // Let the doomed worker finish a couple of shards, then kill it right after it starts one
     // (300 pairs a shard: with the fast default model, 100 could finish before the kill landed).
-    await doomed.waitFor((line) => doomed.logs.filter(isShardEvent('shard-done')).length >= 2 && line.event === 'shard-start');
+    // Only a start logged from now on counts: waitFor also matches lines already seen, and by now
+    // the worker may have done several shards, the first of whose starts would match at once.
+    const seenBefore = doomed.logs.length;
+    await doomed.waitFor((line) => doomed.logs.indexOf(line) >= seenBefore && doomed.logs.filter(isShardEvent('shard-done')).length >= 2 && line.event === 'shard-start');
     const startsBefore = doomed.logs.filter(isShardEvent('shard-start')).length;
     doomed.kill('SIGKILL');
     const killed = await doomed.exited;
