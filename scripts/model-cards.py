@@ -48,7 +48,13 @@ for short, run in runs.items():
     student_steps = next(m for m in distill['students']['models'] if run.startswith(m['name'] + '-'))['train']['steps']
     sq, dq, rq, _ = q(run)
     tunits = teacher['shape']['intermediate_size']
-    pruned = '' if cfg['intermediate_size'] >= tunits else f" (keeping the {cfg['intermediate_size']} strongest of each layer's {tunits} feed-forward units)"
+    cuts = []
+    if cfg['hidden_size'] < ts['hidden_size']:
+        cuts.append(f"narrowed to {cfg['hidden_size']} of its {ts['hidden_size']} dimensions: {cfg['num_attention_heads']} of its {ts['num_attention_heads']} heads, "
+                    f"each keeping its ALiBi slope, and the residual dimensions the layers read most")
+    if cfg['intermediate_size'] < tunits:
+        cuts.append(f"keeping the {cfg['intermediate_size']} strongest of each layer's {tunits} feed-forward units")
+    pruned = f" ({'; '.join(cuts)})" if cuts else ''
     bs, bd, br, _ = q('BM25')
     wins = [n for n, a, b in (('SciFact', sq, bs), ('DL19', dq, bd)) if a is not None and b is not None and a > b]
     tq = q('teacher')
@@ -110,7 +116,8 @@ Turbo and Tiny:
    weights, dropout off: without this, models trained here from random weights never learnt
    to rank), then pre-trained with the masked-LM loss ({teacher['pretrain']['steps']} steps of {teacher['pretrain']['batch_size']} texts), then
    fine-tuned as a cross-encoder on relevance pairs with BM25 hard negatives and one random
-   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy){grown};
+   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy){grown}
+   (docs/DISTILL.md gives each stage's time);
 2. the teacher scored the BM25 top 30 of {distill['label']['max_queries']:,} queries (most of them never labelled by
    anyone);
 3. this student started from the teacher's embeddings, its first {f'{layers} layers' if layers > 1 else 'layer'}{pruned} and its classifier
@@ -139,7 +146,7 @@ check them before commercial use.
 
 ## Intended use
 
-{"turborank's out-of-the-box default: trying" if short == default else "The smaller of turborank's two shipped models, for measuring speed against turbo; trying"} the commands, the server and the library without
+{"turborank's out-of-the-box default: trying" if short == default else f"The other of turborank's two shipped models, to compare with the default (turborank-{default}-en); trying"} the commands, the server and the library without
 downloading anything; tests and demos; a starting checkpoint for further distillation
 (`turborank train --config …` with `model.init` set to this folder).
 
