@@ -71,9 +71,10 @@ export async function buildStudentData(c: DistillConfig, log: (line: string) => 
 /**
  * A student's starting checkpoint from the teacher: the embeddings, the head and the teacher's
  * first N layers, with config.json saying the student's shape. A narrower hidden_size (fewer
- * heads of the teacher's head size) is cut by narrow.ts. A smaller intermediate_size keeps, in every layer, the feed-forward units
- * (GEGLU: a gate row, an up row, a column of the output weight) with the largest product of
- * those three norms: a weight-only estimate of what a unit contributes, so the cut needs no data.
+ * heads of the teacher's head size) is cut by narrow.ts. A smaller intermediate_size keeps,
+ * in every layer, the feed-forward units (GEGLU: a gate row, an up row, a column of the
+ * output weight) with the largest product of those three norms: a weight-only estimate of
+ * what a unit contributes, so the cut needs no data.
  */
 export function cutTeacher(teacher: string, student: StudentConfig, teacherShape: ModelShape, dir: string): string {
   const shape = { ...teacherShape, ...student.shape };
