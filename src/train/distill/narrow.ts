@@ -155,14 +155,14 @@ function select(t: Tensor, indices: readonly (readonly number[])[]): Tensor {
   return { shape: [rows.length, cols.length], data };
 }
 
-function rowNormSquared(t: Tensor, row: number): number {
+export function rowNormSquared(t: Tensor, row: number): number {
   const width = t.shape[1]!;
   let sum = 0;
   for (let c = 0; c < width; c++) sum += t.data[row * width + c]! ** 2;
   return sum;
 }
 
-function columnNormSquared(t: Tensor, column: number): number {
+export function columnNormSquared(t: Tensor, column: number): number {
   const width = t.shape[1]!;
   let sum = 0;
   for (let r = 0; r < t.shape[0]!; r++) sum += t.data[r * width + column]! ** 2;

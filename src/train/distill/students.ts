@@ -15,7 +15,7 @@ import { copyTokenizerFiles } from '../checkpoints.js';
 import { seededRandom } from '../data.js';
 import { distillPaths, type DistillConfig, type ModelShape, type StudentConfig } from './config.js';
 import { LABELS_FILE, readLabels, type LabelLine } from './label.js';
-import { narrowResidual, type Tensor } from './narrow.js';
+import { columnNormSquared, narrowResidual, rowNormSquared, type Tensor } from './narrow.js';
 
 export interface StudentData {
   readonly marginMse: string;
@@ -118,16 +118,7 @@ function pruneFeedForward(tensors: Map<string, Tensor>, layers: number, from: nu
     }
     const hidden = gated.shape[1]!;
     const outRows = out.shape[0]!;
-    const rowNorm = (data: Float32Array, row: number): number => {
-      let sum = 0;
-      for (let c = 0; c < hidden; c++) sum += data[row * hidden + c]! ** 2;
-      return Math.sqrt(sum);
-    };
-    const score = Array.from({ length: from }, (_, j) => {
-      let column = 0;
-      for (let r = 0; r < outRows; r++) column += out.data[r * from + j]! ** 2;
-      return rowNorm(gated.data, j) * rowNorm(gated.data, from + j) * Math.sqrt(column);
-    });
+    const score = Array.from({ length: from }, (_, j) => Math.sqrt(rowNormSquared(gated, j) * rowNormSquared(gated, from + j) * columnNormSquared(out, j)));
     const keep = score.map((_, j) => j).sort((a, b) => score[b]! - score[a]! || a - b).slice(0, to).sort((a, b) => a - b);
     const newGated = new Float32Array(2 * to * hidden);
     keep.forEach((j, k) => {
