@@ -69,15 +69,21 @@ export function randomWeights(seed = 1234): WeightLookup {
 /**
  * Multiply-adds ×2 of one forward pass over one sequence of `tokens` tokens. DeBERTa's relative
  * terms add q·Krᵀ and k·Qrᵀ over all 2·span buckets; projecting the relative embeddings themselves
- * is done once per batch, not per sequence, and is left out.
+ * is done once per batch, not per sequence, and is left out. With `lastLayer` 'first' (what a
+ * cross-encoder graph computes where computesFirstTokenOnly holds) the last layer still projects
+ * every token's keys and values, and everything else there for the first token only.
  */
-export function forwardFlops(spec: ModelSpec, tokens: number): number {
+export function forwardFlops(spec: ModelSpec, tokens: number, lastLayer: 'tokens' | 'first' = 'tokens'): number {
   const h = spec.hiddenSize;
   const i = spec.intermediateSize;
-  const projections = 4 * 2 * tokens * h * h;
-  const attention = 2 * 2 * tokens * tokens * h;
-  const mlp = spec.feedForward === 'original' ? 2 * 2 * tokens * h * i : 2 * tokens * h * 2 * i + 2 * tokens * i * h;
   const deberta = spec.deberta;
-  const relativeTerms = deberta ? (Number(deberta.contentToPosition) + Number(deberta.positionToContent)) * 2 * tokens * 2 * relativeSpan(deberta) * h : 0;
-  return spec.numLayers * (projections + attention + mlp + relativeTerms) + 2 * (2 * h * h);
+  const layer = (queries: number): number => {
+    const projections = 2 * 2 * tokens * h * h + 2 * 2 * queries * h * h; // keys and values; queries and output
+    const attention = 2 * 2 * queries * tokens * h;
+    const mlp = spec.feedForward === 'original' ? 2 * 2 * queries * h * i : 2 * queries * h * 2 * i + 2 * queries * i * h;
+    const relativeTerms = deberta ? (Number(deberta.contentToPosition) + Number(deberta.positionToContent)) * 2 * queries * 2 * relativeSpan(deberta) * h : 0;
+    return projections + attention + mlp + relativeTerms;
+  };
+  const last = lastLayer === 'first' && spec.numLayers > 0 ? layer(1) : layer(tokens);
+  return Math.max(0, spec.numLayers - 1) * layer(tokens) + (spec.numLayers > 0 ? last : 0) + 2 * (2 * h * h);
 }

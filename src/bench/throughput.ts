@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { GraphBuilder, toOnnx } from '../graph/index.js';
-import { buildCrossEncoder, type WeightLookup } from '../models/index.js';
+import { buildCrossEncoder, computesFirstTokenOnly, type WeightLookup } from '../models/index.js';
 import { CrossEncoderSession, type Precision } from '../runtime/index.js';
 import type { TokenBatch } from '../tokenizer/batch.js';
 import { forwardFlops, mulberry32 } from './random-model.js';
@@ -59,7 +59,7 @@ export async function measureThroughput(spec: ModelSpec, weights: WeightLookup, 
   return {
     model: options.name, tokens: options.tokens, pairs: docs, batchSize: options.batchSize, threads: options.threads, precision,
     seconds, docsPerSecond, docsPer50ms: docsPerSecond / 20,
-    gflopsPerSecond: (forwardFlops(spec, options.tokens) * docsPerSecond) / 1e9,
+    gflopsPerSecond: (forwardFlops(spec, options.tokens, computesFirstTokenOnly(spec) ? 'first' : 'tokens') * docsPerSecond) / 1e9,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

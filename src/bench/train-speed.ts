@@ -5,7 +5,7 @@
  */
 import ort from 'onnxruntime-node';
 import type { ModelSpec } from '../checkpoint/spec.js';
-import type { WeightLookup } from '../models/index.js';
+import { computesFirstTokenOnly, type WeightLookup } from '../models/index.js';
 import { AdamW, DEFAULT_ADAMW } from '../train/optimizer.js';
 import { GRADIENT_PREFIX, buildTrainingGraph } from '../train/training-graph.js';
 import { forwardFlops } from './random-model.js';
@@ -118,7 +118,7 @@ export async function measureTrainingSpeed(spec: ModelSpec, weights: WeightLooku
     forwardBackwardSeconds: forwardBackward / 1000 / o.steps,
     optimizerSeconds: optimizing / 1000 / o.steps,
     tokensPerSecond: (o.batchSize * o.tokens) / secondsPerStep,
-    gflopsPerSecond: (3 * forwardFlops(spec, o.tokens) * o.batchSize) / secondsPerStep / 1e9,
+    gflopsPerSecond: (3 * forwardFlops(spec, o.tokens, computesFirstTokenOnly(spec) ? 'first' : 'tokens') * o.batchSize) / secondsPerStep / 1e9,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

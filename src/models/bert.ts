@@ -9,7 +9,7 @@
 import type { GraphBuilder } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
-  SEQ, Dropper, Layout, Params, embed, encoderInputs, paddingBias, plainFeedForward, selfAttentionBlock,
+  SEQ, Dropper, Layout, Params, embed, encoderInputs, paddingBias, plainFeedForward, selfAttentionBlock, firstTokenLayer,
   type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
@@ -25,10 +25,12 @@ export function bertEncoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLoo
   const table = p.get(`${spec.prefix}embeddings.position_embeddings.weight`, [spec.maxPositions, spec.hiddenSize]);
   let x = drop.hidden(embed(g, p, inputs, spec, g.gather(table, positions)));
   const bias = paddingBias(g, inputs.attentionMask, dtype);
+  let rows: EncoderOutput['rows'] = 'tokens';
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop);
+    if (firstTokenLayer(options, spec, l)) rows = 'first'; // the padding bias [batch, 1, 1, seq] serves one query row as well
+    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop, rows);
     x = plainFeedForward(g, p, x, spec, layer, drop);
   }
-  return { hidden: x, layout, params: p, inputs, drop };
+  return { hidden: x, rows, layout, params: p, inputs, drop };
 }

@@ -20,7 +20,7 @@ import type { GraphBuilder, Value } from '../graph/index.js';
 import { debertaSettings, relativeSpan, type DebertaSettings, type ModelSpec } from '../checkpoint/spec.js';
 import {
   BATCH, SEQ, Dropper, Layout, Params, activation, embed, encoderInputs, layerNorm, linear, paddingBias, plainFeedForward,
-  type EncoderOutput, type GraphOptions, type WeightLookup,
+  firstTokenStates, type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
 /**
@@ -148,14 +148,15 @@ export function debertaV2Encoder(g: GraphBuilder, spec: ModelSpec, weights: Weig
     x = disentangledAttentionBlock(g, p, layout, rel, x, bias, spec, deberta, layer, drop);
     x = plainFeedForward(g, p, x, spec, layer, drop);
   }
-  return { hidden: x, layout, params: p, inputs, drop };
+  // Every token's row: the relative attention has no first-token-only form here (firstTokenOnly is ignored).
+  return { hidden: x, rows: 'tokens', layout, params: p, inputs, drop };
 }
 
 /** ContextPooler + classifier: classifier(act(dense(h_CLS))) → logits [batch, numLabels]. */
 export function contextPoolerClassifier(g: GraphBuilder, encoder: EncoderOutput, spec: ModelSpec): Value {
-  const { params: p, layout, hidden, drop } = encoder;
+  const { params: p, drop } = encoder;
   const h = spec.hiddenSize;
-  const first = g.gather(layout.sequences(hidden), g.scalar(0, 'int64'), 1);
+  const first = firstTokenStates(encoder);
   const pooled = activation(g, linear(g, p, first, 'pooler.dense', h, h), debertaSettings(spec).poolerAct);
   return linear(g, p, drop.hidden(pooled), 'classifier', h, spec.numLabels);
 }

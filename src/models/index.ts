@@ -23,9 +23,18 @@ export function encoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup,
   }
 }
 
+/**
+ * Whether `spec`'s encoder honours GraphOptions.firstTokenOnly, which every cross-encoder graph
+ * asks for. DeBERTa-v2's relative attention computes every row.
+ */
+export function computesFirstTokenOnly(spec: ModelSpec): boolean {
+  return spec.architecture !== 'deberta-v2';
+}
+
 /** Adds a cross-encoder to `g` and returns its logits [batch, numLabels]: the encoder, then its family's head. */
 export function crossEncoderLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
-  const states = encoder(g, spec, weights, options);
+  // Every head reads the first token alone, so the last layer computes only its row unless told otherwise.
+  const states = encoder(g, spec, weights, { firstTokenOnly: true, ...options });
   switch (spec.architecture) {
     case 'jinabert':
     case 'bert': return poolerClassifier(g, states, spec);

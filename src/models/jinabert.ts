@@ -12,7 +12,7 @@ import type { GraphBuilder, Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
   SEQ, Dropper, Layout, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, plainFeedForward,
-  selfAttentionBlock, type EncoderOutput, type GraphOptions, type WeightLookup,
+  selfAttentionBlock, firstTokenLayer, type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
 /**
@@ -29,13 +29,23 @@ export function alibiSlopes(numHeads: number): number[] {
   return [...pow2(p), ...pow2(2 * p).filter((_, i) => i % 2 === 0).slice(0, numHeads - p)];
 }
 
-/** −slope_h·|i − j| as [heads, seq, seq], computed from the batch's actual length. */
-function alibiBias(g: GraphBuilder, inputIds: Value, numHeads: number, dtype: 'float32' | 'float64'): Value {
-  const positions = g.cast(g.range(g.dimOf(inputIds, 1), SEQ), dtype);
-  const distance = g.abs(g.sub(g.unsqueeze(positions, [1]), g.unsqueeze(positions, [0])));
+/**
+ * −slope_h·|i − j| as [heads, seq, seq], computed from the batch's actual length; with rows
+ * 'first', only query row i = 0: −slope_h·j as [heads, 1, seq].
+ */
+function alibiBias(g: GraphBuilder, inputIds: Value, negativeSlopes: Value, rows: EncoderOutput['rows']): Value {
+  const positions = g.cast(g.range(g.dimOf(inputIds, 1), SEQ), negativeSlopes.dtype);
+  const distance = rows === 'first'
+    ? g.unsqueeze(positions, [0])
+    : g.abs(g.sub(g.unsqueeze(positions, [1]), g.unsqueeze(positions, [0])));
+  return g.mul(negativeSlopes, distance);
+}
+
+/** The constant −slope_h as [heads, 1, 1]. */
+function negativeSlopes(g: GraphBuilder, numHeads: number, dtype: 'float32' | 'float64'): Value {
   const negative = alibiSlopes(numHeads).map((s) => -s);
   const slopes = dtype === 'float64' ? Float64Array.from(negative) : Float32Array.from(negative);
-  return g.mul(g.constant('alibi_negative_slopes', dtype, [numHeads, 1, 1], slopes), distance);
+  return g.constant('alibi_negative_slopes', dtype, [numHeads, 1, 1], slopes);
 }
 
 /**
@@ -64,12 +74,19 @@ export function jinaBertEncoder(g: GraphBuilder, spec: ModelSpec, weights: Weigh
   const drop = new Dropper(g, options.dropout);
 
   let x = drop.hidden(embed(g, p, inputs, spec));
-  // One bias tensor [batch, heads, seq, seq] shared by every layer.
-  const bias = g.add(alibiBias(g, inputs.inputIds, spec.numHeads, dtype), paddingBias(g, inputs.attentionMask, dtype));
+  // One bias tensor [batch, heads, seq, seq] shared by every layer (built only if some layer needs every row).
+  const padding = paddingBias(g, inputs.attentionMask, dtype);
+  const slopes = negativeSlopes(g, spec.numHeads, dtype);
+  let bias: Value | undefined;
+  let rows: EncoderOutput['rows'] = 'tokens';
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop);
+    if (firstTokenLayer(options, spec, l)) rows = 'first';
+    const layerBias = rows === 'first'
+      ? g.add(alibiBias(g, inputs.inputIds, slopes, 'first'), padding)
+      : (bias ??= g.add(alibiBias(g, inputs.inputIds, slopes, 'tokens'), padding));
+    x = selfAttentionBlock(g, p, layout, x, layerBias, spec, layer, drop, rows);
     x = spec.feedForward === 'original' ? plainFeedForward(g, p, x, spec, layer, drop) : gatedFeedForward(g, p, x, spec, layer, drop);
   }
-  return { hidden: x, layout, params: p, inputs, drop };
+  return { hidden: x, rows, layout, params: p, inputs, drop };
 }

@@ -37,6 +37,13 @@ export interface GraphOptions {
    * and out of the model bytes; the session must be told their folder.
    */
   readonly externalWeights?: (name: string) => ExternalData | undefined;
+  /**
+   * Compute the last layer for the first token ([CLS], <s>) only: its query row, its attention
+   * output and its feed-forward, while every token still supplies keys and values. Exact for
+   * heads that read that token alone (every cross-encoder head here), and it saves most of a
+   * layer's work. Encoders that cannot do it ignore it; EncoderOutput.rows says which they gave.
+   */
+  readonly firstTokenOnly?: boolean;
 }
 
 export interface DropoutOptions {
@@ -48,9 +55,11 @@ export interface DropoutOptions {
   readonly seed: number;
 }
 
-/** What every encoder returns: token states [tokens, hidden] and the pieces heads need. */
+/** What every encoder returns: its last states and the pieces heads need. */
 export interface EncoderOutput {
+  /** [tokens, hidden] when rows is 'tokens'; [batch, hidden], the first token's, when 'first'. */
   readonly hidden: Value;
+  readonly rows: 'tokens' | 'first';
   readonly layout: Layout;
   readonly params: Params;
   readonly inputs: EncoderInputs;
@@ -114,6 +123,21 @@ export class Layout {
   sequences(x: Value): Value {
     return this.g.reshapeTo(x, this.sequenceShape, [BATCH, SEQ, this.spec.hiddenSize]);
   }
+
+  /** [tokens, hidden] → [batch, hidden]: each sequence's first token ([CLS], <s>). */
+  firstTokens(x: Value): Value {
+    return this.g.gather(this.sequences(x), this.g.scalar(0, 'int64'), 1);
+  }
+}
+
+/** The first token's last states [batch, hidden], whichever rows the encoder computed. */
+export function firstTokenStates(encoder: EncoderOutput): Value {
+  return encoder.rows === 'first' ? encoder.hidden : encoder.layout.firstTokens(encoder.hidden);
+}
+
+/** Whether layer `l` of `spec` computes the first token's row alone (see GraphOptions.firstTokenOnly). */
+export function firstTokenLayer(options: GraphOptions, spec: ModelSpec, l: number): boolean {
+  return options.firstTokenOnly === true && l === spec.numLayers - 1;
 }
 
 /** Names checkpoint tensors and turns them into graph parameters. */
@@ -194,28 +218,47 @@ export function paddingBias(g: GraphBuilder, attentionMask: Value, dtype: 'float
 /**
  * Multi-head self-attention with an additive bias (padding, and ALiBi where used), then
  * the output projection and the post-LayerNorm residual: LN(x + Wo·softmax(qkᵀ/√d + bias)·v).
+ * With rows 'first' only the first token of each sequence queries (x's other rows still give
+ * keys and values), the bias must have 1 query row ([batch|1, heads|1, 1, seq]), and the
+ * result is [batch, hidden].
  */
-export function selfAttentionBlock(g: GraphBuilder, p: Params, layout: Layout, x: Value, bias: Value, spec: ModelSpec, layer: string, drop?: Dropper): Value {
+export function selfAttentionBlock(
+  g: GraphBuilder, p: Params, layout: Layout, x: Value, bias: Value, spec: ModelSpec, layer: string, drop?: Dropper,
+  rows: 'tokens' | 'first' = 'tokens',
+): Value {
   const h = spec.hiddenSize;
-  const d = h / spec.numHeads;
-  const project = (name: string): Value => layout.splitHeads(linear(g, p, x, `${layer}.attention.self.${name}`, h, h));
-  const q = g.transpose(project('query'), [0, 2, 1, 3]);
-  const kT = g.transpose(project('key'), [0, 2, 3, 1]);
-  const v = g.transpose(project('value'), [0, 2, 1, 3]);
-  const scores = g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d), x.dtype)), bias);
-  const probabilities = g.softmax(scores, -1);
-  const context = g.matmul(drop ? drop.attention(probabilities) : probabilities, v);
-  const merged = g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, h]);
+  const n = spec.numHeads;
+  const d = h / n;
+  const project = (name: string, input: Value): Value => linear(g, p, input, `${layer}.attention.self.${name}`, h, h);
+  const residual = rows === 'first' ? layout.firstTokens(x) : x;
+  // softmax(q·kᵀ/√d + bias) for queries [batch, heads, rows, d], dropout applied in training
+  const attend = (q: Value): Value => {
+    const kT = g.transpose(layout.splitHeads(project('key', x)), [0, 2, 3, 1]);
+    const probabilities = g.softmax(g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d), x.dtype)), bias), -1);
+    return drop ? drop.attention(probabilities) : probabilities;
+  };
+  let merged: Value;
+  if (rows === 'first') {
+    const weights = g.reshape(attend(g.reshape(project('query', residual), [BATCH, n, 1, d])), [BATCH, n, -1, 1]);
+    // vᵀ·p rather than p·v: a one-row product summing over the sequence rounds differently with
+    // the batch's padding in ONNX Runtime, and a pair's score must not depend on its batch.
+    const vT = g.transpose(layout.splitHeads(project('value', x)), [0, 2, 3, 1]);
+    merged = g.reshape(g.matmul(vT, weights), [BATCH, h]); // [batch, heads, d, 1] → [batch, hidden]
+  } else {
+    const weights = attend(g.transpose(layout.splitHeads(project('query', x)), [0, 2, 1, 3]));
+    const v = g.transpose(layout.splitHeads(project('value', x)), [0, 2, 1, 3]);
+    merged = g.reshape(g.transpose(g.matmul(weights, v), [0, 2, 1, 3]), [-1, h]);
+  }
   let out = linear(g, p, merged, `${layer}.attention.output.dense`, h, h);
   if (drop) out = drop.hidden(out);
-  return layerNorm(g, p, g.add(out, x), `${layer}.attention.output.LayerNorm`, h, spec.layerNormEps);
+  return layerNorm(g, p, g.add(out, residual), `${layer}.attention.output.LayerNorm`, h, spec.layerNormEps);
 }
 
 /** BERT's head: tanh(dense(h_CLS)) → classifier → logits [batch, numLabels]. */
 export function poolerClassifier(g: GraphBuilder, encoder: EncoderOutput, spec: ModelSpec): Value {
-  const { params: p, layout, hidden, drop } = encoder;
+  const { params: p, drop } = encoder;
   const h = spec.hiddenSize;
-  const cls = g.gather(layout.sequences(hidden), g.scalar(0, 'int64'), 1);
+  const cls = firstTokenStates(encoder);
   const pooled = g.tanh(linear(g, p, cls, `${spec.prefix}pooler.dense`, h, h));
   return linear(g, p, drop.hidden(pooled), 'classifier', h, spec.numLabels);
 }

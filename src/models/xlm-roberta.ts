@@ -11,8 +11,8 @@
 import type { GraphBuilder, Value } from '../graph/index.js';
 import { positionTableRows, type ModelSpec } from '../checkpoint/spec.js';
 import {
-  Dropper, Layout, Params, embed, encoderInputs, linear, paddingBias, plainFeedForward, selfAttentionBlock,
-  type EncoderOutput, type GraphOptions, type WeightLookup,
+  Dropper, Layout, Params, embed, encoderInputs, linear, paddingBias, plainFeedForward, selfAttentionBlock, firstTokenLayer,
+  firstTokenStates, type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
 /**
@@ -37,19 +37,21 @@ export function xlmRobertaEncoder(g: GraphBuilder, spec: ModelSpec, weights: Wei
   const table = p.get(`${spec.prefix}embeddings.position_embeddings.weight`, [positionTableRows(spec), spec.hiddenSize]);
   let x = drop.hidden(embed(g, p, inputs, spec, g.gather(table, positions)));
   const bias = paddingBias(g, inputs.attentionMask, dtype);
+  let rows: EncoderOutput['rows'] = 'tokens';
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop);
+    if (firstTokenLayer(options, spec, l)) rows = 'first'; // the padding bias [batch, 1, 1, seq] serves one query row as well
+    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop, rows);
     x = plainFeedForward(g, p, x, spec, layer, drop);
   }
-  return { hidden: x, layout, params: p, inputs, drop };
+  return { hidden: x, rows, layout, params: p, inputs, drop };
 }
 
 /** RobertaClassificationHead: out_proj(tanh(dense(h_<s>))) → logits [batch, numLabels]. */
 export function robertaClassificationHead(g: GraphBuilder, encoder: EncoderOutput, spec: ModelSpec): Value {
-  const { params: p, layout, hidden, drop } = encoder;
+  const { params: p, drop } = encoder;
   const h = spec.hiddenSize;
-  const first = g.gather(layout.sequences(hidden), g.scalar(0, 'int64'), 1);
+  const first = firstTokenStates(encoder);
   const dense = g.tanh(linear(g, p, drop.hidden(first), 'classifier.dense', h, h));
   return linear(g, p, drop.hidden(dense), 'classifier.out_proj', h, spec.numLabels);
 }

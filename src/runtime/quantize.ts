@@ -17,8 +17,9 @@
  * which quantizes x again for every product) gave 1.2×.
  *
  * Everything else (embeddings, LayerNorm, softmax, the attention products between activations,
- * the pooler and classifier on one row per pair) stays float32: those are either not matrix
- * products with weights or too small to matter.
+ * the pooler and classifier on one row per pair, and the last layer's products that act on the
+ * first token alone) stays float32: those are either not matrix products with weights or too
+ * small to matter.
  *
  * The weights are found by evaluating the constant subgraph under each MatMul's right operand
  * (a Transpose of a checkpoint tensor, or of one half of a Split one), so no model file needs to

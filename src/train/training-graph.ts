@@ -45,7 +45,8 @@ export function targetFor(loss: LossConfig): TargetInput {
 
 /** Adds model, head and loss to `g`; returns the scalar loss. */
 export function addLoss(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, loss: LossConfig, dropout?: DropoutOptions): Value {
-  const enc = encoder(g, spec, weights, { dropout });
+  // The cross-encoder losses read the first token alone, so its last layer computes only that row.
+  const enc = encoder(g, spec, weights, { dropout, firstTokenOnly: loss.name !== 'mlm' });
   const target = targetFor(loss);
   const shape = target.rank === 2 ? ['queries', 'list'] : ['targets'];
   const t = g.input(target.name, target.dtype, shape);

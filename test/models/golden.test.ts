@@ -6,17 +6,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCheckpoint, locateModel } from '../../src/checkpoint/index.js';
 import { toOnnx } from '../../src/graph/index.js';
-import { alibiSlopes, buildCrossEncoder } from '../../src/models/index.js';
+import type { Graph } from '../../src/graph/index.js';
+import { alibiSlopes, buildCrossEncoder, computesFirstTokenOnly, type GraphOptions } from '../../src/models/index.js';
 import { CrossEncoderSession } from '../../src/runtime/index.js';
 import type { TokenBatch } from '../../src/tokenizer/batch.js';
 import { GOLDEN_FIXTURES, fixtureDir, loadExpected } from '../helpers.js';
 
 const TOLERANCE = 1e-4;
 
-async function openFixture(name: (typeof GOLDEN_FIXTURES)[number]): Promise<CrossEncoderSession> {
+function fixtureGraph(name: (typeof GOLDEN_FIXTURES)[number], options: GraphOptions = {}): Graph {
   const checkpoint = loadCheckpoint(locateModel(fixtureDir(name)));
-  const graph = buildCrossEncoder(checkpoint.spec, (n) => checkpoint.weights.float32(n));
-  return CrossEncoderSession.fromBytes(toOnnx(graph), name, { threads: 1 });
+  return buildCrossEncoder(checkpoint.spec, (n) => checkpoint.weights.float32(n), options);
+}
+
+async function openFixture(name: (typeof GOLDEN_FIXTURES)[number], options: GraphOptions = {}): Promise<CrossEncoderSession> {
+  return CrossEncoderSession.fromBytes(toOnnx(fixtureGraph(name, options)), name, { threads: 1 });
 }
 
 function batchOf(rows: readonly number[][], masks: readonly number[][], types: readonly number[][]): TokenBatch {
@@ -54,6 +58,40 @@ for (const name of GOLDEN_FIXTURES) {
       });
     }
     await session.close();
+  });
+}
+
+/** Query rows of each attention's probabilities, in graph order (the dim before the keys). */
+function softmaxQueryRows(graph: Graph): string[] {
+  return graph.nodes.filter((n) => n.op === 'Softmax').map((n) => String(n.outputs[0]!.shape.at(-2)));
+}
+
+for (const name of GOLDEN_FIXTURES) {
+  test(`${name}: the last layer computed for [CLS] alone gives every row's logits (1e-5), and a padded row the pair's own, bit for bit`, async () => {
+    const expected = loadExpected(name);
+    const spec = loadCheckpoint(locateModel(fixtureDir(name))).spec;
+    const layers = spec.numLayers;
+    const everyRow = softmaxQueryRows(fixtureGraph(name, { firstTokenOnly: false }));
+    assert.deepEqual(everyRow, Array(layers).fill('seq'));
+    // DeBERTa-v2's relative attention keeps every row; the others query with [CLS] alone in the last layer.
+    const firstOnly = softmaxQueryRows(fixtureGraph(name));
+    assert.deepEqual(firstOnly, !computesFirstTokenOnly(spec) ? everyRow : [...Array(layers - 1).fill('seq'), '1']);
+    const full = await openFixture(name, { firstTokenOnly: false });
+    const cls = await openFixture(name);
+    for (const b of expected.batches) {
+      const types = b.token_type_ids ?? b.input_ids.map((r) => r.map(() => 0));
+      const batch = batchOf(b.input_ids, b.attention_mask, types);
+      const [a, c] = [(await full.run(batch)).logits, (await cls.run(batch)).logits];
+      a.forEach((v, row) => assert.ok(Math.abs(v - c[row]!) < 1e-5, `${b.id} row ${row}: every row ${v}, [CLS] alone ${c[row]}`));
+      // A pair's score must not depend on its batch: the padded row equals the pair run alone, bit for bit.
+      for (let row = 0; row < b.input_ids.length; row++) {
+        const length = b.attention_mask[row]!.reduce((sum, m) => sum + m, 0);
+        const alone = batchOf([b.input_ids[row]!.slice(0, length)], [b.attention_mask[row]!.slice(0, length)], [types[row]!.slice(0, length)]);
+        assert.equal((await cls.run(alone)).logits[0], c[row], `${b.id} row ${row}: padded in a batch and alone`);
+      }
+    }
+    await full.close();
+    await cls.close();
   });
 }
 

@@ -14,7 +14,7 @@ test('a tiny cross-encoder learns "does the document contain the query word?" fa
     model: { shape: { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64 }, tokenizer: SYNTHETIC_TOKENIZER },
     data: { train: 'train.jsonl', dev: 'dev.jsonl' },
     loss: { name: 'bce' },
-    max_length: 24, batch_size: 32, steps: 300, learning_rate: 3e-3, warmup_steps: 20, decay: 'linear',
+    max_length: 24, batch_size: 32, steps: 300, learning_rate: 1e-3, warmup_steps: 20, decay: 'linear',
     dropout: { hidden: 0, attention: 0 }, seed: 3, threads: 1, checkpoint_every: 300, eval_every: 300, output: 'run',
   }, path.join(dir, 'config.json'));
   const trainer = await Trainer.create(config);
