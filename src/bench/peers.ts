@@ -9,8 +9,10 @@
  *
  * Models: a random-weight checkpoint with jina-reranker-v1-turbo-en's shape (hidden 384, 6 layers,
  * 12 heads, GEGLU 1536) and the golden tiny JinaBERT test fixture, both with the fixture's
- * WordPiece tokenizer. transformers.js runs `turborank export` of each (the same graph; the
- * export test checks its logits equal ours); turborank runs the checkpoint, fp32 and int8.
+ * WordPiece tokenizer. transformers.js runs exportModel(…, { everyRow: true }) of each: the graph an
+ * export of the PyTorch model gives, every token's row through every layer (the export test
+ * checks its logits equal ours); turborank runs the checkpoint, fp32 and int8, whose last layer
+ * computes the [CLS] row alone.
  *
  * Requests are of 100 documents for one query, drawn from the BEIR-like length mix of
  * `eval speed`. transformers.js is run as its documentation's reranking example does it (the
@@ -146,7 +148,8 @@ export async function runRace(options: RaceOptions, onProgress: (line: string) =
       const checkpoint = model === 'turbo' ? path.join(work, 'turbo') : goldenTinyDir();
       if (model === 'turbo') writeTurboCheckpoint(checkpoint);
       const exported = path.join(work, `${model}-onnx`);
-      exportModel(checkpoint, exported);
+      // transformers.js stands for what users run: an export of the PyTorch model, which computes every row.
+      exportModel(checkpoint, exported, { everyRow: true });
       workload.push(await describeWorkload(model, checkpoint, requests, options.maxLength));
       onProgress(`${model}: loading ${options.contenders.join(', ')}, each in its own process …`);
       const children: RaceChild[] = [];

@@ -22,6 +22,12 @@ import { quantizeGraph, type Precision } from '../runtime/index.js';
 
 export interface ExportOptions {
   readonly precision?: Precision;
+  /**
+   * Compute every token's row in the last layer, as an export of the PyTorch model (Optimum's)
+   * does, instead of the [CLS] row alone: the same logits, more work. For benchmarks that stand
+   * in for such an export.
+   */
+  readonly everyRow?: boolean;
   /** Environment for Hugging Face cache lookup. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -66,7 +72,7 @@ export function exportModel(model: string, outDir: string, options: ExportOption
     throw new FileError(outDir, 'exists and is not empty', 'pass --out with a new or empty folder');
   }
 
-  let graph = buildCrossEncoder(checkpoint.spec, (name) => checkpoint.weights.float32(name), { tokenTypeInput: true });
+  let graph = buildCrossEncoder(checkpoint.spec, (name) => checkpoint.weights.float32(name), { tokenTypeInput: true, firstTokenOnly: options.everyRow !== true });
   if (precision === 'int8') graph = quantizeGraph(graph).graph;
   const bytes = toOnnx(graph, { producer: 'turborank', docString: `turborank export of ${model} (${precision})` });
   if (bytes.byteLength > MAX_EMBEDDED_BYTES) {

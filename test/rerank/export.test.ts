@@ -107,6 +107,26 @@ test('an int8 export runs in transformers.js with the logits of turborank --prec
   assert.ok(fs.statSync(path.join(out, 'onnx', 'model.onnx')).size < 0.9 * fs.statSync(path.join(fixtureDir(name), 'model.safetensors')).size);
 });
 
+test('an every-row export (the graph an export of the PyTorch model has; the race runs it) gives the same logits in transformers.js', async () => {
+  const name: GoldenFixture = 'jinabert-tiny-golden';
+  const dir = tempDir();
+  exportModel(fixtureDir(name), path.join(dir, 'cls-onnx'));
+  exportModel(fixtureDir(name), path.join(dir, 'every-row-onnx'), { everyRow: true });
+  const bytes = (folder: string): Buffer => fs.readFileSync(path.join(dir, folder, 'onnx', 'model.onnx'));
+  assert.notDeepEqual(bytes('every-row-onnx'), bytes('cls-onnx'), 'everyRow changes the graph');
+  const expected = loadExpected(name);
+  const pairs = expected.cases.map((c) => ({ query: c.query, document: c.document }));
+  const tokenizer = await PairTokenizer.load(path.join(fixtureDir(name), 'tokenizer.json'));
+  const encoded = await tokenizer.encodePairs(pairs, expected.tokenizer.max_length);
+  const reranker = await Reranker.load(fixtureDir(name), { threads: 1, maxLength: expected.tokenizer.max_length });
+  const logits = await reranker.score(pairs);
+  await reranker.close();
+  const { model } = await loadWithTransformersJs(path.join(dir, 'every-row-onnx'));
+  const theirs = await logitsFor(model, encoded, tokenizer.padId);
+  await model.dispose();
+  theirs.forEach((logit, i) => assert.ok(Math.abs(logit - logits[i]!) < 1e-4, `case ${i}: every-row export ${logit}, turborank ${logits[i]}`));
+});
+
 test('export refuses an ONNX model and a non-empty folder, saying what to do', () => {
   const dir = tempDir();
   const out = path.join(dir, 'first');
