@@ -14,7 +14,7 @@ import { stackTeacher } from '../train/distill/grow.js';
 import { labelQueries } from '../train/distill/label.js';
 import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
-import { packRun } from '../train/distill/pack.js';
+import { packRun, unpackTeacherAndLabels } from '../train/distill/pack.js';
 import { buildStudentData, cutTeacher } from '../train/distill/students.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
@@ -41,7 +41,9 @@ Stages:
   label      the teacher scores the BM25 candidates of queries/queries.jsonl
              (RUN/labels/labels.jsonl with provenance.json)
   students   each student trained on the labels with margin-mse and/or listwise-kl
-             (RUN/<name>-<loss>), optionally starting from the teacher's first layers
+             (RUN/<name>-<loss>), optionally starting from the teacher's first layers;
+             with --from-pack DIR, from a pack's teacher and labels instead of the run's
+             (e.g. data/distill-pack: the students again without the teacher's stages)
   all        the stages above in order
   pack       RUN/pack/: the finished teacher and students in float16 and the labels gzipped,
              small enough to commit between sessions (not part of all)
@@ -51,10 +53,12 @@ checkpoint, labelling skips the queries already labelled, finished stages are sk
 
 Options:
   -c, --config FILE     the distillation config (JSON; e.g. data/distill.json)
+      --from-pack DIR   students: the teacher and labels of \`distill pack\`'s output DIR
       --quiet           no progress on stderr
   -h, --help            this help`,
   options: {
     config: { type: 'string', short: 'c' },
+    'from-pack': { type: 'string' },
     quiet: { type: 'boolean' },
   },
 } as const;
@@ -70,14 +74,18 @@ export async function runDistill(values: Record<string, unknown>, positionals: s
   const quiet = values.quiet === true;
   const log = (line: string): void => { if (!quiet) process.stderr.write(`turborank distill: ${line}\n`); };
   const command = `turborank distill ${stage} --config ${configFile}`;
+  const fromPack = stringOption(values, 'from-pack');
+  if (fromPack !== undefined && stage !== 'students') throw new UsageError(`--from-pack is for the students stage, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
   const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'label', 'students'] : [stage as Stage];
-  for (const s of stages) await runStage(s, config, { command, log, quiet });
+  for (const s of stages) await runStage(s, config, { command, log, quiet, ...(fromPack !== undefined ? { fromPack } : {}) });
 }
 
 interface StageOptions {
   readonly command: string;
   readonly log: (line: string) => void;
   readonly quiet: boolean;
+  /** students: a `distill pack` folder whose teacher and labels stand in for the run's. */
+  readonly fromPack?: string;
 }
 
 async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promise<void> {
@@ -158,9 +166,9 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       return;
     }
     case 'students': {
-      const data = await buildStudentData(c, o.log);
       const final = finalTeacher(c);
-      const teacher = latestCheckpoint(final.folder);
+      const teacher = o.fromPack !== undefined ? unpackTeacherAndLabels(c, o.fromPack, final.shape, o.log) : latestCheckpoint(final.folder);
+      const data = await buildStudentData(c, o.log);
       for (const student of c.students.models) {
         for (const loss of student.losses) {
           const output = p.student(student.name, loss);

@@ -235,6 +235,41 @@ describe('turborank distill on a tiny data build', () => {
     }
   });
 
+  test('students --from-pack trains the students again from the pack alone, in a new run folder; a changed pack is refused', async () => {
+    const pack = path.join(run, 'pack');
+    const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>;
+    const again = path.join(dir, 'from-pack.json');
+    fs.writeFileSync(again, JSON.stringify({ ...base, run: 'run-from-pack' }));
+    const run2 = path.join(dir, 'run-from-pack');
+    assertOk(await runCli(['distill', 'students', '--config', again, '--from-pack', pack], { timeoutMs: 120_000 }));
+    assert.equal(fs.readFileSync(path.join(run2, 'labels', 'labels.jsonl'), 'utf8'), fs.readFileSync(path.join(run, 'labels', 'labels.jsonl'), 'utf8'));
+    assert.deepEqual(fs.readFileSync(path.join(run2, 'labels', 'provenance.json')), fs.readFileSync(path.join(pack, 'provenance.json')));
+    for (const folder of ['turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+      assert.equal((JSON.parse(fs.readFileSync(path.join(run2, folder, 'latest.json'), 'utf8')) as { step: number }).step, 3, folder);
+    }
+    // turbo was cut from the packed teacher: its starting embeddings are the pack's float16 values.
+    const teacher = readSafetensors(path.join(pack, 'teacher', 'model.safetensors'));
+    const init = readSafetensors(path.join(run2, 'turbo-init', 'model.safetensors'));
+    const name = init.names().find((n) => n.endsWith('word_embeddings.weight'))!;
+    assert.deepEqual(init.float32(name), teacher.float32(name));
+    assert.equal(init.names().filter((n) => /\.layer\.2\./.test(n)).length, 0, 'two of the six layers');
+
+    // Running it again finds the labels in place and every student finished.
+    assertOk(await runCli(['distill', 'students', '--config', again, '--from-pack', pack], { timeoutMs: 60_000 }));
+    // Refusals, each with what to do: the option on another stage; labels of another pack already there; a changed pack file.
+    assertFailure(await runCli(['distill', 'label', '--config', again, '--from-pack', pack]), 2, /--from-pack is for the students stage, not label/);
+    fs.appendFileSync(path.join(run2, 'labels', 'labels.jsonl'), '\n');
+    assertFailure(await runCli(['distill', 'students', '--config', again, '--from-pack', pack]), 1, /holds other labels than/, /delete .*labels to take the pack's/);
+    const deeper = path.join(dir, 'from-pack-deeper.json');
+    const teacherBase = base.teacher as Record<string, unknown>;
+    fs.writeFileSync(deeper, JSON.stringify({ ...base, run: 'run-deeper', teacher: { ...teacherBase, grow: { ...(teacherBase.grow as object), times: 3 } } }));
+    assertFailure(await runCli(['distill', 'students', '--config', deeper, '--from-pack', pack]), 1, /teacher: num_hidden_layers 6, where .*from-pack-deeper\.json's teacher has 9/, /the distillation config the pack was made with/);
+    const changed = path.join(dir, 'pack-changed');
+    fs.cpSync(pack, changed, { recursive: true });
+    fs.appendFileSync(path.join(changed, 'provenance.json'), ' ');
+    assertFailure(await runCli(['distill', 'students', '--config', again, '--from-pack', changed]), 1, /provenance\.json: does not match the sha256/, /restore it/);
+  });
+
   test('a matching stage that did not learn stops the recipe, with what to do', async () => {
     const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
     const strict = path.join(dir, 'strict.json');
