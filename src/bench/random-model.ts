@@ -3,7 +3,7 @@
  * shapes, not on weight values. Seeded, so two runs build the same model.
  */
 import { relativeSpan, type ModelSpec } from '../checkpoint/spec.js';
-import type { WeightLookup } from '../models/index.js';
+import type { AttentionRows, WeightLookup } from '../models/index.js';
 
 export type ShapeName = 'turbo' | 'tiny' | 'base' | 'minilm-l6' | 'bge-reranker-base' | 'mxbai-xsmall';
 
@@ -69,21 +69,28 @@ export function randomWeights(seed = 1234): WeightLookup {
 /**
  * Multiply-adds ×2 of one forward pass over one sequence of `tokens` tokens. DeBERTa's relative
  * terms add q·Krᵀ and k·Qrᵀ over all 2·span buckets; projecting the relative embeddings themselves
- * is done once per batch, not per sequence, and is left out. With `lastLayer` 'first' (what a
- * cross-encoder graph computes where computesFirstTokenOnly holds) the last layer still projects
- * every token's keys and values, and everything else there for the first token only.
+ * is done once per batch, not per sequence, and is left out. `lastLayer` is how the last layer
+ * computes its rows (see GraphOptions.lastLayer; inference graphs fold where
+ * computesFirstTokenOnly holds): 'first' still projects every token's keys and values, and
+ * 'first-folded' takes the first token's query through the key weights and the attention-weighted
+ * input through the value weights instead.
  */
-export function forwardFlops(spec: ModelSpec, tokens: number, lastLayer: 'tokens' | 'first' = 'tokens'): number {
+export function forwardFlops(spec: ModelSpec, tokens: number, lastLayer: AttentionRows = 'tokens'): number {
   const h = spec.hiddenSize;
   const i = spec.intermediateSize;
   const deberta = spec.deberta;
-  const layer = (queries: number): number => {
-    const projections = 2 * 2 * tokens * h * h + 2 * 2 * queries * h * h; // keys and values; queries and output
-    const attention = 2 * 2 * queries * tokens * h;
+  const layer = (rows: AttentionRows): number => {
+    const queries = rows === 'tokens' ? tokens : 1;
     const mlp = spec.feedForward === 'original' ? 2 * 2 * queries * h * i : 2 * queries * h * 2 * i + 2 * queries * i * h;
     const relativeTerms = deberta ? (Number(deberta.contentToPosition) + Number(deberta.positionToContent)) * 2 * queries * 2 * relativeSpan(deberta) * h : 0;
+    if (rows === 'first-folded') {
+      // q and output projections; q·W_k and (p·x)·W_vᵀ (h² each); scores and p·x over every token with full-width rows per head
+      return 2 * 2 * h * h + 2 * 2 * h * h + 2 * 2 * spec.numHeads * tokens * h + mlp;
+    }
+    const projections = 2 * 2 * tokens * h * h + 2 * 2 * queries * h * h; // keys and values; queries and output
+    const attention = 2 * 2 * queries * tokens * h;
     return projections + attention + mlp + relativeTerms;
   };
-  const last = lastLayer === 'first' && spec.numLayers > 0 ? layer(1) : layer(tokens);
-  return Math.max(0, spec.numLayers - 1) * layer(tokens) + (spec.numLayers > 0 ? last : 0) + 2 * (2 * h * h);
+  if (spec.numLayers === 0) return 2 * (2 * h * h);
+  return (spec.numLayers - 1) * layer('tokens') + layer(lastLayer) + 2 * (2 * h * h);
 }

@@ -9,7 +9,7 @@
 import type { GraphBuilder } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
-  SEQ, Dropper, Layout, Params, embed, encoderInputs, paddingBias, plainFeedForward, selfAttentionBlock, firstTokenLayer,
+  SEQ, Dropper, Layout, Params, embed, encoderInputs, paddingBias, plainFeedForward, selfAttentionBlock, layerRows,
   type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
@@ -28,8 +28,9 @@ export function bertEncoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLoo
   let rows: EncoderOutput['rows'] = 'tokens';
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    if (firstTokenLayer(options, spec, l)) rows = 'first'; // the padding bias [batch, 1, 1, seq] serves one query row as well
-    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop, rows);
+    const attention = layerRows(options, spec, l); // the padding bias [batch, 1, 1, seq] serves one query row as well
+    if (attention !== 'tokens') rows = 'first';
+    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop, attention);
     x = plainFeedForward(g, p, x, spec, layer, drop);
   }
   return { hidden: x, rows, layout, params: p, inputs, drop };

@@ -148,7 +148,7 @@ export function debertaV2Encoder(g: GraphBuilder, spec: ModelSpec, weights: Weig
     x = disentangledAttentionBlock(g, p, layout, rel, x, bias, spec, deberta, layer, drop);
     x = plainFeedForward(g, p, x, spec, layer, drop);
   }
-  // Every token's row: the relative attention has no first-token-only form here (firstTokenOnly is ignored).
+  // Every token's row: the relative attention has no first-token-only form here (GraphOptions.lastLayer is ignored).
   return { hidden: x, rows: 'tokens', layout, params: p, inputs, drop };
 }
 

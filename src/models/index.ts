@@ -7,7 +7,7 @@ import { jinaBertEncoder } from './jinabert.js';
 import { poolerClassifier, type EncoderOutput, type GraphOptions, type WeightLookup } from './layers.js';
 import { robertaClassificationHead, xlmRobertaEncoder } from './xlm-roberta.js';
 
-export type { DropoutOptions, EncoderOutput, GraphOptions, WeightLookup } from './layers.js';
+export type { AttentionRows, DropoutOptions, EncoderOutput, GraphOptions, LastLayer, WeightLookup } from './layers.js';
 export { maskedLanguageModelLogits } from './heads.js';
 export { alibiSlopes } from './jinabert.js';
 export { logBucketPosition, relativeEmbeddingRows } from './deberta-v2.js';
@@ -24,8 +24,9 @@ export function encoder(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup,
 }
 
 /**
- * Whether `spec`'s encoder honours GraphOptions.firstTokenOnly, which every cross-encoder graph
- * asks for. DeBERTa-v2's relative attention computes every row.
+ * Whether `spec`'s encoder honours GraphOptions.lastLayer (cross-encoder graphs ask for
+ * 'first-token-folded', training graphs for 'first-token'). DeBERTa-v2's relative attention
+ * computes every row.
  */
 export function computesFirstTokenOnly(spec: ModelSpec): boolean {
   return spec.architecture !== 'deberta-v2';
@@ -34,7 +35,7 @@ export function computesFirstTokenOnly(spec: ModelSpec): boolean {
 /** Adds a cross-encoder to `g` and returns its logits [batch, numLabels]: the encoder, then its family's head. */
 export function crossEncoderLogits(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, options: GraphOptions = {}): Value {
   // Every head reads the first token alone, so the last layer computes only its row unless told otherwise.
-  const states = encoder(g, spec, weights, { firstTokenOnly: true, ...options });
+  const states = encoder(g, spec, weights, { lastLayer: 'first-token-folded', ...options });
   switch (spec.architecture) {
     case 'jinabert':
     case 'bert': return poolerClassifier(g, states, spec);

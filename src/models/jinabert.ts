@@ -12,7 +12,7 @@ import type { GraphBuilder, Value } from '../graph/index.js';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import {
   SEQ, Dropper, Layout, Params, embed, encoderInputs, geluErf, layerNorm, linear, paddingBias, plainFeedForward,
-  selfAttentionBlock, firstTokenLayer, type EncoderOutput, type GraphOptions, type WeightLookup,
+  selfAttentionBlock, layerRows, type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
 /**
@@ -81,11 +81,12 @@ export function jinaBertEncoder(g: GraphBuilder, spec: ModelSpec, weights: Weigh
   let rows: EncoderOutput['rows'] = 'tokens';
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    if (firstTokenLayer(options, spec, l)) rows = 'first';
+    const attention = layerRows(options, spec, l);
+    if (attention !== 'tokens') rows = 'first';
     const layerBias = rows === 'first'
       ? g.add(alibiBias(g, inputs.inputIds, slopes, 'first'), padding)
       : (bias ??= g.add(alibiBias(g, inputs.inputIds, slopes, 'tokens'), padding));
-    x = selfAttentionBlock(g, p, layout, x, layerBias, spec, layer, drop, rows);
+    x = selfAttentionBlock(g, p, layout, x, layerBias, spec, layer, drop, attention);
     x = spec.feedForward === 'original' ? plainFeedForward(g, p, x, spec, layer, drop) : gatedFeedForward(g, p, x, spec, layer, drop);
   }
   return { hidden: x, rows, layout, params: p, inputs, drop };

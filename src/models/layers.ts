@@ -17,6 +17,9 @@ export const SEQ = 'seq';
 /** Hidden states travel token-major as [batch·seq, hidden], so every Linear is one 2-D GEMM. */
 export const TOKENS = 'batch*seq';
 
+/** See GraphOptions.lastLayer. */
+export type LastLayer = 'every-row' | 'first-token' | 'first-token-folded';
+
 /** Choices about the graph's interface that do not change its math. */
 export interface GraphOptions {
   /**
@@ -38,12 +41,18 @@ export interface GraphOptions {
    */
   readonly externalWeights?: (name: string) => ExternalData | undefined;
   /**
-   * Compute the last layer for the first token ([CLS], <s>) only: its query row, its attention
-   * output and its feed-forward, while every token still supplies keys and values. Exact for
-   * heads that read that token alone (every cross-encoder head here), and it saves most of a
-   * layer's work. Encoders that cannot do it ignore it; EncoderOutput.rows says which they gave.
+   * How much of the last layer to compute. Every cross-encoder head here reads the first token
+   * ([CLS], <s>) alone, so the rest of the last layer is wasted work for it.
+   * - 'every-row' (the default for encoders): every token's row, as the PyTorch model does.
+   * - 'first-token': the first token's query, attention output and feed-forward; every token
+   *   still gives keys and values. Every weight is used (training graphs need that).
+   * - 'first-token-folded': also no per-token product: the first token's query is taken through
+   *   the key weights (scores = (q·W_k)·xᵀ) and the attention-weighted input through the value
+   *   weights (p·x·W_vᵀ + b_v). The key bias adds the same amount to every score, which softmax
+   *   cancels, so it goes unused. Inference graphs use this.
+   * Encoders that cannot (DeBERTa-v2) compute every row; EncoderOutput.rows says which they gave.
    */
-  readonly firstTokenOnly?: boolean;
+  readonly lastLayer?: LastLayer;
 }
 
 export interface DropoutOptions {
@@ -135,10 +144,18 @@ export function firstTokenStates(encoder: EncoderOutput): Value {
   return encoder.rows === 'first' ? encoder.hidden : encoder.layout.firstTokens(encoder.hidden);
 }
 
-/** Whether layer `l` of `spec` computes the first token's row alone (see GraphOptions.firstTokenOnly). */
-export function firstTokenLayer(options: GraphOptions, spec: ModelSpec, l: number): boolean {
-  return options.firstTokenOnly === true && l === spec.numLayers - 1;
+/** How layer `l` of `spec` computes its rows under GraphOptions.lastLayer (see selfAttentionBlock). */
+export function layerRows(options: GraphOptions, spec: ModelSpec, l: number): AttentionRows {
+  if (l !== spec.numLayers - 1) return 'tokens';
+  switch (options.lastLayer ?? 'every-row') {
+    case 'every-row': return 'tokens';
+    case 'first-token': return 'first';
+    case 'first-token-folded': return 'first-folded';
+  }
 }
+
+/** Which query rows an attention block computes: every token's, or the first token's (projecting keys and values, or folded). */
+export type AttentionRows = 'tokens' | 'first' | 'first-folded';
 
 /** Names checkpoint tensors and turns them into graph parameters. */
 export class Params {
@@ -218,40 +235,57 @@ export function paddingBias(g: GraphBuilder, attentionMask: Value, dtype: 'float
 /**
  * Multi-head self-attention with an additive bias (padding, and ALiBi where used), then
  * the output projection and the post-LayerNorm residual: LN(x + Wo·softmax(qkᵀ/√d + bias)·v).
- * With rows 'first' only the first token of each sequence queries (x's other rows still give
- * keys and values), the bias must have 1 query row ([batch|1, heads|1, 1, seq]), and the
- * result is [batch, hidden].
+ * With rows 'first' or 'first-folded' only the first token of each sequence queries (x's other
+ * rows still give keys and values), the bias must have 1 query row ([batch|1, heads|1, 1, seq]),
+ * and the result is [batch, hidden]. 'first-folded' computes the same without projecting every
+ * token's keys and values (see GraphOptions.lastLayer).
  */
 export function selfAttentionBlock(
   g: GraphBuilder, p: Params, layout: Layout, x: Value, bias: Value, spec: ModelSpec, layer: string, drop?: Dropper,
-  rows: 'tokens' | 'first' = 'tokens',
+  rows: AttentionRows = 'tokens',
 ): Value {
   const h = spec.hiddenSize;
   const n = spec.numHeads;
   const d = h / n;
-  const project = (name: string, input: Value): Value => linear(g, p, input, `${layer}.attention.self.${name}`, h, h);
-  const residual = rows === 'first' ? layout.firstTokens(x) : x;
-  // softmax(q·kᵀ/√d + bias) for queries [batch, heads, rows, d], dropout applied in training
-  const attend = (q: Value): Value => {
-    const kT = g.transpose(layout.splitHeads(project('key', x)), [0, 2, 3, 1]);
-    const probabilities = g.softmax(g.add(g.div(g.matmul(q, kT), g.scalar(Math.sqrt(d), x.dtype)), bias), -1);
+  const self = `${layer}.attention.self`;
+  const project = (name: string, input: Value): Value => linear(g, p, input, `${self}.${name}`, h, h);
+  const residual = rows === 'tokens' ? x : layout.firstTokens(x);
+  // softmax(q·kᵀ/√d + bias) from the raw scores [batch, heads, rows, seq]; dropout applied in training
+  const probabilitiesOf = (scores: Value): Value => {
+    const probabilities = g.softmax(g.add(g.div(scores, g.scalar(Math.sqrt(d), x.dtype)), bias), -1);
     return drop ? drop.attention(probabilities) : probabilities;
   };
   let merged: Value;
-  if (rows === 'first') {
-    const weights = g.reshape(attend(g.reshape(project('query', residual), [BATCH, n, 1, d])), [BATCH, n, -1, 1]);
+  if (rows === 'first-folded') {
+    const q = g.reshape(project('query', residual), [BATCH, n, 1, d]);
+    const sequencesT = g.unsqueeze(g.transpose(layout.sequences(x), [0, 2, 1]), [1]); // [batch, 1, hidden, seq]
+    const perHead = (name: string): Value => g.reshape(p.get(`${self}.${name}.weight`, [h, h]), [n, d, h]); // W[head·d + i, :]
+    // q_h·k_jᵀ = (q_h·W_k,h)·x_jᵀ + q_h·b_k,h, and the last term is the same for every key j
+    const scores = g.matmul(g.matmul(q, perHead('key')), sequencesT); // [batch, heads, 1, seq]
+    const weights = g.reshape(probabilitiesOf(scores), [BATCH, n, -1, 1]);
+    // Σ_j p_j·x_j as xᵀ·p (see below), then through the value weights: Σ_j p_j·v_j, since Σ_j p_j = 1
+    const attended = g.transpose(g.matmul(sequencesT, weights), [0, 1, 3, 2]); // [batch, heads, 1, hidden]
+    const values = g.add(g.matmul(attended, g.transpose(perHead('value'), [0, 2, 1])), g.reshape(p.get(`${self}.value.bias`, [h]), [n, 1, d]));
+    merged = g.reshape(values, [BATCH, h]);
+  } else if (rows === 'first') {
+    const weights = g.reshape(probabilitiesOf(g.matmul(g.reshape(project('query', residual), [BATCH, n, 1, d]), keysT())), [BATCH, n, -1, 1]);
     // vᵀ·p rather than p·v: a one-row product summing over the sequence rounds differently with
     // the batch's padding in ONNX Runtime, and a pair's score must not depend on its batch.
     const vT = g.transpose(layout.splitHeads(project('value', x)), [0, 2, 3, 1]);
     merged = g.reshape(g.matmul(vT, weights), [BATCH, h]); // [batch, heads, d, 1] → [batch, hidden]
   } else {
-    const weights = attend(g.transpose(layout.splitHeads(project('query', x)), [0, 2, 1, 3]));
+    const weights = probabilitiesOf(g.matmul(g.transpose(layout.splitHeads(project('query', x)), [0, 2, 1, 3]), keysT()));
     const v = g.transpose(layout.splitHeads(project('value', x)), [0, 2, 1, 3]);
     merged = g.reshape(g.transpose(g.matmul(weights, v), [0, 2, 1, 3]), [-1, h]);
   }
   let out = linear(g, p, merged, `${layer}.attention.output.dense`, h, h);
   if (drop) out = drop.hidden(out);
   return layerNorm(g, p, g.add(out, residual), `${layer}.attention.output.LayerNorm`, h, spec.layerNormEps);
+
+  /** Every token's keys, [batch, heads, d, seq]. */
+  function keysT(): Value {
+    return g.transpose(layout.splitHeads(project('key', x)), [0, 2, 3, 1]);
+  }
 }
 
 /** BERT's head: tanh(dense(h_CLS)) → classifier → logits [batch, numLabels]. */

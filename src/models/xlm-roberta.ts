@@ -11,7 +11,7 @@
 import type { GraphBuilder, Value } from '../graph/index.js';
 import { positionTableRows, type ModelSpec } from '../checkpoint/spec.js';
 import {
-  Dropper, Layout, Params, embed, encoderInputs, linear, paddingBias, plainFeedForward, selfAttentionBlock, firstTokenLayer,
+  Dropper, Layout, Params, embed, encoderInputs, linear, paddingBias, plainFeedForward, selfAttentionBlock, layerRows,
   firstTokenStates, type EncoderOutput, type GraphOptions, type WeightLookup,
 } from './layers.js';
 
@@ -40,8 +40,9 @@ export function xlmRobertaEncoder(g: GraphBuilder, spec: ModelSpec, weights: Wei
   let rows: EncoderOutput['rows'] = 'tokens';
   for (let l = 0; l < spec.numLayers; l++) {
     const layer = `${spec.prefix}encoder.layer.${l}`;
-    if (firstTokenLayer(options, spec, l)) rows = 'first'; // the padding bias [batch, 1, 1, seq] serves one query row as well
-    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop, rows);
+    const attention = layerRows(options, spec, l); // the padding bias [batch, 1, 1, seq] serves one query row as well
+    if (attention !== 'tokens') rows = 'first';
+    x = selfAttentionBlock(g, p, layout, x, bias, spec, layer, drop, attention);
     x = plainFeedForward(g, p, x, spec, layer, drop);
   }
   return { hidden: x, rows, layout, params: p, inputs, drop };

@@ -72,7 +72,7 @@ export function exportModel(model: string, outDir: string, options: ExportOption
     throw new FileError(outDir, 'exists and is not empty', 'pass --out with a new or empty folder');
   }
 
-  let graph = buildCrossEncoder(checkpoint.spec, (name) => checkpoint.weights.float32(name), { tokenTypeInput: true, firstTokenOnly: options.everyRow !== true });
+  let graph = buildCrossEncoder(checkpoint.spec, (name) => checkpoint.weights.float32(name), { tokenTypeInput: true, ...(options.everyRow === true ? { lastLayer: 'every-row' as const } : {}) });
   if (precision === 'int8') graph = quantizeGraph(graph).graph;
   const bytes = toOnnx(graph, { producer: 'turborank', docString: `turborank export of ${model} (${precision})` });
   if (bytes.byteLength > MAX_EMBEDDED_BYTES) {

@@ -45,8 +45,9 @@ export function targetFor(loss: LossConfig): TargetInput {
 
 /** Adds model, head and loss to `g`; returns the scalar loss. */
 export function addLoss(g: GraphBuilder, spec: ModelSpec, weights: WeightLookup, loss: LossConfig, dropout?: DropoutOptions): Value {
-  // The cross-encoder losses read the first token alone, so its last layer computes only that row.
-  const enc = encoder(g, spec, weights, { dropout, firstTokenOnly: loss.name !== 'mlm' });
+  // The cross-encoder losses read the first token alone, so its last layer computes only that row
+  // ('first-token', not folded: every checkpoint weight must stay a parameter, the key bias too).
+  const enc = encoder(g, spec, weights, { dropout, lastLayer: loss.name === 'mlm' ? 'every-row' : 'first-token' });
   const target = targetFor(loss);
   const shape = target.rank === 2 ? ['queries', 'list'] : ['targets'];
   const t = g.input(target.name, target.dtype, shape);

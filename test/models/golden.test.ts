@@ -67,31 +67,34 @@ function softmaxQueryRows(graph: Graph): string[] {
 }
 
 for (const name of GOLDEN_FIXTURES) {
-  test(`${name}: the last layer computed for [CLS] alone gives every row's logits (1e-5), and a padded row the pair's own, bit for bit`, async () => {
+  test(`${name}: the last layer computed for [CLS] alone (projected or folded) gives every row's logits (1e-5), and a padded row the pair's own, bit for bit`, async () => {
     const expected = loadExpected(name);
     const spec = loadCheckpoint(locateModel(fixtureDir(name))).spec;
     const layers = spec.numLayers;
-    const everyRow = softmaxQueryRows(fixtureGraph(name, { firstTokenOnly: false }));
+    const everyRow = softmaxQueryRows(fixtureGraph(name, { lastLayer: 'every-row' }));
     assert.deepEqual(everyRow, Array(layers).fill('seq'));
     // DeBERTa-v2's relative attention keeps every row; the others query with [CLS] alone in the last layer.
-    const firstOnly = softmaxQueryRows(fixtureGraph(name));
-    assert.deepEqual(firstOnly, !computesFirstTokenOnly(spec) ? everyRow : [...Array(layers - 1).fill('seq'), '1']);
-    const full = await openFixture(name, { firstTokenOnly: false });
-    const cls = await openFixture(name);
+    for (const lastLayer of ['first-token', 'first-token-folded'] as const) {
+      assert.deepEqual(softmaxQueryRows(fixtureGraph(name, { lastLayer })), !computesFirstTokenOnly(spec) ? everyRow : [...Array(layers - 1).fill('seq'), '1'], lastLayer);
+    }
+    const sessions = await Promise.all((['every-row', 'first-token', 'first-token-folded'] as const).map((lastLayer) => openFixture(name, { lastLayer })));
+    const folded = sessions[2]!;
     for (const b of expected.batches) {
       const types = b.token_type_ids ?? b.input_ids.map((r) => r.map(() => 0));
       const batch = batchOf(b.input_ids, b.attention_mask, types);
-      const [a, c] = [(await full.run(batch)).logits, (await cls.run(batch)).logits];
-      a.forEach((v, row) => assert.ok(Math.abs(v - c[row]!) < 1e-5, `${b.id} row ${row}: every row ${v}, [CLS] alone ${c[row]}`));
+      const [full, projected, cls] = await Promise.all(sessions.map(async (s) => (await s.run(batch)).logits));
+      full!.forEach((v, row) => {
+        assert.ok(Math.abs(v - projected![row]!) < 1e-5, `${b.id} row ${row}: every row ${v}, [CLS] alone ${projected![row]}`);
+        assert.ok(Math.abs(v - cls![row]!) < 1e-5, `${b.id} row ${row}: every row ${v}, [CLS] alone and folded ${cls![row]}`);
+      });
       // A pair's score must not depend on its batch: the padded row equals the pair run alone, bit for bit.
       for (let row = 0; row < b.input_ids.length; row++) {
         const length = b.attention_mask[row]!.reduce((sum, m) => sum + m, 0);
         const alone = batchOf([b.input_ids[row]!.slice(0, length)], [b.attention_mask[row]!.slice(0, length)], [types[row]!.slice(0, length)]);
-        assert.equal((await cls.run(alone)).logits[0], c[row], `${b.id} row ${row}: padded in a batch and alone`);
+        assert.equal((await folded.run(alone)).logits[0], cls![row], `${b.id} row ${row}: padded in a batch and alone`);
       }
     }
-    await full.close();
-    await cls.close();
+    await Promise.all(sessions.map((s) => s.close()));
   });
 }
 

@@ -94,7 +94,10 @@ test('sessionForCheckpoint reads no F32 weight into JavaScript, so the model byt
   const f16 = loadCheckpoint(locateModel(dir));
   const reads: string[] = [];
   await (await sessionForCheckpoint({ ...f16, weights: recordingReads(f16.weights, reads) }, { threads: 1 })).close();
-  assert.deepEqual(new Set(reads), new Set(original.names()), 'every tensor, widened in JavaScript');
+  // Every tensor but the last layer's key bias, which the folded last layer leaves unused (softmax cancels it).
+  const unused = `roberta.encoder.layer.${f16.spec.numLayers - 1}.attention.self.key.bias`;
+  assert.ok(original.names().includes(unused));
+  assert.deepEqual(new Set(reads), new Set(original.names().filter((n) => n !== unused)), 'every tensor, widened in JavaScript');
 });
 
 test('a Hugging Face cache snapshot, whose files are symlinks into blobs/, loads', async () => {
