@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { GraphBuilder, toOnnx } from '../graph/index.js';
-import { buildCrossEncoder, computesFirstTokenOnly, type WeightLookup } from '../models/index.js';
+import { buildCrossEncoder, computesFirstTokenOnly, type AttentionRows, type LastLayer, type WeightLookup } from '../models/index.js';
 import { CrossEncoderSession, type Precision } from '../runtime/index.js';
 import type { TokenBatch } from '../tokenizer/batch.js';
 import { forwardFlops, mulberry32 } from './random-model.js';
@@ -30,6 +30,12 @@ export interface MatmulRate {
   readonly gflopsPerSecond: number;
 }
 
+/** The rows the last layer of `spec` computes under `lastLayer` (for counting its FLOPs). */
+export function attentionRows(spec: ModelSpec, lastLayer: LastLayer): AttentionRows {
+  if (!computesFirstTokenOnly(spec)) return 'tokens';
+  return lastLayer === 'every-row' ? 'tokens' : lastLayer === 'first-token' ? 'first' : 'first-folded';
+}
+
 /** A batch of random ids (never the pad id 0..4 specials) of one length. */
 export function syntheticBatch(batchSize: number, tokens: number, vocabSize: number, seed = 7): TokenBatch {
   const next = mulberry32(seed);
@@ -44,9 +50,11 @@ export function syntheticBatch(batchSize: number, tokens: number, vocabSize: num
   };
 }
 
-export async function measureThroughput(spec: ModelSpec, weights: WeightLookup, options: { tokens: number; pairs: number; batchSize: number; threads: number; name: string; precision?: Precision }): Promise<ThroughputResult> {
+export async function measureThroughput(spec: ModelSpec, weights: WeightLookup, options: { tokens: number; pairs: number; batchSize: number; threads: number; name: string; precision?: Precision; lastLayer?: LastLayer }): Promise<ThroughputResult> {
   const precision = options.precision ?? 'fp32';
-  const session = await CrossEncoderSession.fromGraph(buildCrossEncoder(spec, weights), options.name, { threads: options.threads, precision });
+  const lastLayer = options.lastLayer ?? 'first-token-folded'; // what Reranker runs
+  const graph = buildCrossEncoder(spec, weights, { lastLayer });
+  const session = await CrossEncoderSession.fromGraph(graph, options.name, { threads: options.threads, precision });
   const batch = syntheticBatch(options.batchSize, options.tokens, spec.vocabSize);
   await session.run(batch); // warm-up: first run allocates and picks kernels
   const runs = Math.max(1, Math.ceil(options.pairs / options.batchSize));
@@ -59,7 +67,7 @@ export async function measureThroughput(spec: ModelSpec, weights: WeightLookup, 
   return {
     model: options.name, tokens: options.tokens, pairs: docs, batchSize: options.batchSize, threads: options.threads, precision,
     seconds, docsPerSecond, docsPer50ms: docsPerSecond / 20,
-    gflopsPerSecond: (forwardFlops(spec, options.tokens, computesFirstTokenOnly(spec) ? 'first-folded' : 'tokens') * docsPerSecond) / 1e9,
+    gflopsPerSecond: (forwardFlops(spec, options.tokens, attentionRows(spec, lastLayer)) * docsPerSecond) / 1e9,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

@@ -5,11 +5,11 @@
  */
 import ort from 'onnxruntime-node';
 import type { ModelSpec } from '../checkpoint/spec.js';
-import { computesFirstTokenOnly, type WeightLookup } from '../models/index.js';
+import type { WeightLookup } from '../models/index.js';
 import { AdamW, DEFAULT_ADAMW } from '../train/optimizer.js';
 import { GRADIENT_PREFIX, buildTrainingGraph } from '../train/training-graph.js';
 import { forwardFlops } from './random-model.js';
-import { machineDescription, measureMatmul, syntheticBatch, type MatmulRate } from './throughput.js';
+import { attentionRows, machineDescription, measureMatmul, syntheticBatch, type MatmulRate } from './throughput.js';
 
 export interface TrainSpeedOptions {
   readonly tokens: number;
@@ -118,7 +118,7 @@ export async function measureTrainingSpeed(spec: ModelSpec, weights: WeightLooku
     forwardBackwardSeconds: forwardBackward / 1000 / o.steps,
     optimizerSeconds: optimizing / 1000 / o.steps,
     tokensPerSecond: (o.batchSize * o.tokens) / secondsPerStep,
-    gflopsPerSecond: (3 * forwardFlops(spec, o.tokens, computesFirstTokenOnly(spec) ? 'first' : 'tokens') * o.batchSize) / secondsPerStep / 1e9,
+    gflopsPerSecond: (3 * forwardFlops(spec, o.tokens, attentionRows(spec, 'first-token')) * o.batchSize) / secondsPerStep / 1e9,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

@@ -4,6 +4,7 @@ import { REFERENCE_SHAPES, randomWeights, type ShapeName } from '../bench/random
 import { machineDescription, measureMatmul, measureThroughput, type MatmulRate } from '../bench/throughput.js';
 import { benchTraining } from '../bench/train-speed.js';
 import { defaultThreads } from '../runtime/index.js';
+import { LAST_LAYERS, type LastLayer } from '../models/index.js';
 import { intOption, stringOption, threadsOption, writeStdout } from './main.js';
 import { precisionOption } from './precision.js';
 
@@ -32,6 +33,8 @@ Options:
       --batch-size N    pairs per batch (default 16)
       --threads N       ONNX Runtime threads (default: all cores)
       --precision P     fp32 (default) or int8 (per-token weight products in int8; not for train)
+      --last-layer L    first-token-folded (default: what rerank runs), first-token or every-row
+                        (as an export of the PyTorch model computes it), to compare the three
       --steps N         bench train: timed steps (default 5)
       --warmup N        bench train: untimed steps first (default 2)
       --json            print JSON
@@ -44,6 +47,7 @@ Options:
     'batch-size': { type: 'string' },
     threads: { type: 'string' },
     precision: { type: 'string' },
+    'last-layer': { type: 'string' },
     steps: { type: 'string' },
     warmup: { type: 'string' },
     json: { type: 'boolean' },
@@ -59,6 +63,8 @@ export async function runBench(values: Record<string, unknown>, positionals: str
   const batchSize = intOption(values, 'batch-size') ?? 16;
   const threads = threadsOption(values) ?? defaultThreads();
   const precision = precisionOption(values) ?? 'fp32';
+  const lastLayer = stringOption(values, 'last-layer') ?? 'first-token-folded';
+  if (!(LAST_LAYERS as readonly string[]).includes(lastLayer)) throw new UsageError(`--last-layer must be one of ${LAST_LAYERS.join(', ')}, got '${lastLayer}'`);
   const modelName = stringOption(values, 'model');
   const shape = (stringOption(values, 'shape') ?? 'turbo') as ShapeName;
   if (modelName === undefined && !(shape in REFERENCE_SHAPES)) {
@@ -89,11 +95,11 @@ export async function runBench(values: Record<string, unknown>, positionals: str
     return rates;
   };
   const before = await measureAll();
-  const result = await measureThroughput(spec, weights, { tokens, pairs, batchSize, threads, name, precision });
+  const result = await measureThroughput(spec, weights, { tokens, pairs, batchSize, threads, name, precision, lastLayer: lastLayer as LastLayer });
   const after = await measureAll();
   const matmuls = before.map((b, i) => (b.gflopsPerSecond >= after[i]!.gflopsPerSecond ? b : after[i]!));
   const best = Math.max(...matmuls.map((m) => m.gflopsPerSecond));
-  const report = { machine: machineDescription(), date: new Date().toISOString(), ...result, matmul: matmuls, fractionOfMatmul: result.gflopsPerSecond / best };
+  const report = { machine: machineDescription(), date: new Date().toISOString(), lastLayer, ...result, matmul: matmuls, fractionOfMatmul: result.gflopsPerSecond / best };
   if (values.json === true) {
     await writeStdout(JSON.stringify(report) + '\n');
     return;
@@ -101,7 +107,7 @@ export async function runBench(values: Record<string, unknown>, positionals: str
   await writeStdout([
     `model        ${result.model} (${spec.numLayers} layers, hidden ${spec.hiddenSize}, ${spec.numHeads} heads, intermediate ${spec.intermediateSize})`,
     `machine      ${report.machine}`,
-    `workload     ${result.pairs} pairs × ${tokens} tokens, batch ${batchSize}, ${threads} threads, ${precision}`,
+    `workload     ${result.pairs} pairs × ${tokens} tokens, batch ${batchSize}, ${threads} threads, ${precision}, last layer ${lastLayer}`,
     `throughput   ${result.docsPerSecond.toPrecision(3)} documents/s = ${result.docsPer50ms.toPrecision(3)} documents per 50 ms`,
     `latency      ${((1000 * result.seconds * batchSize) / result.pairs).toFixed(1)} ms per batch of ${batchSize}`,
     `compute      ${result.gflopsPerSecond.toFixed(1)} GFLOP/s achieved`,

@@ -18,7 +18,8 @@ export const SEQ = 'seq';
 export const TOKENS = 'batch*seq';
 
 /** See GraphOptions.lastLayer. */
-export type LastLayer = 'every-row' | 'first-token' | 'first-token-folded';
+export const LAST_LAYERS = ['every-row', 'first-token', 'first-token-folded'] as const;
+export type LastLayer = (typeof LAST_LAYERS)[number];
 
 /** Choices about the graph's interface that do not change its math. */
 export interface GraphOptions {
