@@ -9,17 +9,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TurborankError, UsageError } from '../errors.js';
 import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
-import { distillPaths, finalTeacher, readDistillConfig, type DistillConfig } from '../train/distill/config.js';
+import { distillPaths, finalTeacher, readDistillConfig, relevanceTeacher, type DistillConfig } from '../train/distill/config.js';
 import { stackTeacher } from '../train/distill/grow.js';
 import { labelQueries } from '../train/distill/label.js';
 import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
 import { packRun, unpackTeacherAndLabels } from '../train/distill/pack.js';
 import { buildStudentData, cutTeacher } from '../train/distill/students.js';
+import { bm25MarginPairs } from '../train/distill/weak.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
 
-export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'grow', 'label', 'students', 'all', 'pack'] as const;
+export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'grow', 'weak', 'label', 'students', 'all', 'pack'] as const;
 type Stage = (typeof DISTILL_STAGES)[number];
 
 export const DISTILL_HELP = {
@@ -38,6 +39,9 @@ Stages:
   grow       when teacher.grow is set: the fine-tuned teacher's layers stacked times over
              (RUN/teacher-stack), trained further on the same pairs (RUN/teacher-grown);
              the grown teacher is then the one that labels and that students are cut from
+  weak       when teacher.weak is set: that teacher trained further with margin-mse to match
+             BM25's score margins between the candidates of queries/queries.jsonl (BM25 as
+             a weak teacher: RUN/weak-data, RUN/teacher-weak), which then labels and is cut
   label      the teacher scores the BM25 candidates of queries/queries.jsonl
              (RUN/labels/labels.jsonl with provenance.json)
   students   each student trained on the labels with margin-mse and/or listwise-kl
@@ -76,7 +80,7 @@ export async function runDistill(values: Record<string, unknown>, positionals: s
   const command = `turborank distill ${stage} --config ${configFile}`;
   const fromPack = stringOption(values, 'from-pack');
   if (fromPack !== undefined && stage !== 'students') throw new UsageError(`--from-pack is for the students stage, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
-  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'label', 'students'] : [stage as Stage];
+  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'weak', 'label', 'students'] : [stage as Stage];
   for (const s of stages) await runStage(s, config, { command, log, quiet, ...(fromPack !== undefined ? { fromPack } : {}) });
 }
 
@@ -158,6 +162,31 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         data: relevancePairs(p), loss: { name: 'bce' }, output: p.grown,
       }, o);
     }
+    case 'weak': {
+      const weak = c.teacher.weak;
+      if (weak === undefined) {
+        o.log('weak: no teacher.weak in the config; nothing to do');
+        return;
+      }
+      requireFile(p.queries, 'turborank data queries');
+      const before = relevanceTeacher(c);
+      if (latestCheckpoint(p.weak) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
+      const settings = JSON.stringify({ pairs_per_query: weak.pairs_per_query, top: weak.top, seed: weak.seed, queries: sha256File(p.queries) });
+      let made: { queries: number; pairs: number } | undefined;
+      const files = await writeOnceAsync(p.weakData, {
+        'train.jsonl': async () => {
+          const r = await bm25MarginPairs(p.queries, p.documents, { pairsPerQuery: weak.pairs_per_query, top: weak.top, seed: weak.seed });
+          made = r;
+          return r.jsonl;
+        },
+      }, settings);
+      if (made) o.log(`weak: ${made.pairs} pairs with BM25's margins from ${made.queries} queries → ${files['train.jsonl']}`);
+      return train('teacher-weak', c, {
+        ...weak.train,
+        model: { init: latestCheckpoint(before.folder) ?? before.folder },
+        data: { train: files['train.jsonl']! }, loss: { name: 'margin-mse' }, output: p.weak,
+      }, o);
+    }
     case 'label': {
       const teacher = finalTeacher(c);
       requireFinished(teacher.folder, teacher.settings, teacher.stage, `${teacher.key}.steps`);
@@ -216,16 +245,35 @@ function newTeacher(c: DistillConfig): Record<string, unknown> {
  * resumed on other data would mix the two); returns their paths.
  */
 function writeOnce(folder: string, makers: Record<string, () => string>, settings: string): Record<string, string> {
-  const settingsFile = path.join(folder, 'settings.json');
   const paths = Object.fromEntries(Object.keys(makers).map((name) => [name, path.join(folder, name)]));
-  const current = fs.existsSync(settingsFile) && fs.readFileSync(settingsFile, 'utf8') === settings && Object.values(paths).every((f) => fs.existsSync(f));
-  if (!current) {
-    fs.mkdirSync(folder, { recursive: true });
-    fs.rmSync(settingsFile, { force: true });
+  if (!upToDate(folder, paths, settings)) {
+    startWriting(folder);
     for (const [name, make] of Object.entries(makers)) fs.writeFileSync(paths[name]!, make());
-    fs.writeFileSync(settingsFile, settings);
+    fs.writeFileSync(path.join(folder, 'settings.json'), settings);
   }
   return paths;
+}
+
+/** writeOnce for makers that read files as they go. */
+async function writeOnceAsync(folder: string, makers: Record<string, () => Promise<string>>, settings: string): Promise<Record<string, string>> {
+  const paths = Object.fromEntries(Object.keys(makers).map((name) => [name, path.join(folder, name)]));
+  if (!upToDate(folder, paths, settings)) {
+    startWriting(folder);
+    for (const [name, make] of Object.entries(makers)) fs.writeFileSync(paths[name]!, await make());
+    fs.writeFileSync(path.join(folder, 'settings.json'), settings);
+  }
+  return paths;
+}
+
+/** Whether `folder` holds every file, made with these settings (settings.json is written last). */
+function upToDate(folder: string, paths: Record<string, string>, settings: string): boolean {
+  const settingsFile = path.join(folder, 'settings.json');
+  return fs.existsSync(settingsFile) && fs.readFileSync(settingsFile, 'utf8') === settings && Object.values(paths).every((f) => fs.existsSync(f));
+}
+
+function startWriting(folder: string): void {
+  fs.mkdirSync(folder, { recursive: true });
+  fs.rmSync(path.join(folder, 'settings.json'), { force: true });
 }
 
 /**

@@ -2,7 +2,8 @@
  * The distillation recipe end to end at CI size (issue 5, point 7): a tiny `turborank data`
  * build from the tiny world test/corpus writes, then `turborank distill all` through the CLI
  * with tiny shapes and a few steps per stage: the teacher's MLM pre-training and fine-tuning,
- * its growing by stacking (3 → 6 layers) and further training, labels with provenance, two students (one cut from the teacher, one narrower) with both
+ * its growing by stacking (3 → 6 layers) and further training, its training on BM25's margins
+ * (BM25 as a weak teacher), labels with provenance, two students (one cut from the teacher, one narrower) with both
  * distillation losses; the students load with Reranker.load and score. Then labelling is
  * interrupted by hand (labels.jsonl cut mid-line) and resumes, a rerun skips every stage, and
  * `distill pack` writes float16 models that load and score.
@@ -60,7 +61,7 @@ describe('turborank distill on a tiny data build', () => {
     config = path.join(dir, 'distill.json');
     fs.writeFileSync(config, JSON.stringify({
       run: 'run', data: 'build', tokenizer: 'build/vocab/tokenizer.json',
-      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } } },
+      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } }, weak: { pairs_per_query: 2, top: 2, seed: 5, train: SCHEDULE } },
       label: { max_length: 48, batch_size: 8, flush_every: 2, threads: 1 },
       students: {
         pairs_per_query: 2, list_size: 3, seed: 3,
@@ -75,7 +76,7 @@ describe('turborank distill on a tiny data build', () => {
 
   test('every stage ran through the CLI and wrote its checkpoint', () => {
     assertOk(firstRun);
-    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['teacher-grown', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
+    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['teacher-grown', 3], ['teacher-weak', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
       const latest = JSON.parse(fs.readFileSync(path.join(run, folder, 'latest.json'), 'utf8')) as { step: number };
       assert.equal(latest.step, steps, folder);
       assert.ok(fs.existsSync(path.join(run, 'configs', `${folder}.json`)), `${folder}'s generated train config`);
@@ -101,6 +102,18 @@ describe('turborank distill on a tiny data build', () => {
     const pretrain = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-pretrain.json'), 'utf8')) as { loss: { name: string }; data: { train: string } };
     assert.equal(pretrain.loss.name, 'mlm');
     assert.equal(pretrain.data.train, path.join(build, 'corpus', 'pretrain.jsonl'));
+    // BM25 as a weak teacher: the grown teacher trained further on BM25's margins between each query's candidates.
+    const weak = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-weak.json'), 'utf8')) as { model: { init: string }; loss: { name: string }; data: { train: string } };
+    assert.deepEqual([path.dirname(weak.model.init), weak.loss.name], [path.join(run, 'teacher-grown'), 'margin-mse']);
+    const weakPairs = jsonl(weak.data.train);
+    const bm25 = new Map(jsonl(path.join(build, 'queries', 'queries.jsonl')).map((q) => [q.query as string, q.candidates as { bm25: number }[]]));
+    assert.ok(weakPairs.length >= 5, `${weakPairs.length} weak pairs`);
+    for (const w of weakPairs) {
+      const scores = bm25.get(w.query as string)!.map((c) => c.bm25);
+      assert.ok((w.teacher_positive as number) > (w.teacher_negative as number), JSON.stringify(w));
+      assert.ok(scores.includes(w.teacher_positive as number) && scores.includes(w.teacher_negative as number), 'both targets are BM25 scores of the query\'s candidates');
+      assert.ok(scores.filter((x) => x > (w.teacher_positive as number)).length < 2, 'the first of the pair is one of BM25\'s top 2');
+    }
     const listwise = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'turbo-listwise-kl.json'), 'utf8')) as { batch_size: number; loss: { name: string; list_size: number } };
     assert.deepEqual([listwise.batch_size, listwise.loss.name, listwise.loss.list_size], [2, 'listwise-kl', 3], 'by_loss overrides the student\'s schedule');
   });
@@ -141,8 +154,8 @@ describe('turborank distill on a tiny data build', () => {
       assert.ok((l.logits as number[]).every(Number.isFinite));
     }
     const provenance = JSON.parse(fs.readFileSync(path.join(run, 'labels', 'provenance.json'), 'utf8')) as { teacher: { checkpoint: string; model_sha256: string }; data: { manifest_sha256: string }; created: string; command: string };
-    const teacher = latestCheckpoint(path.join(run, 'teacher-grown'))!;
-    assert.equal(provenance.teacher.checkpoint, teacher, 'the grown teacher labels');
+    const teacher = latestCheckpoint(path.join(run, 'teacher-weak'))!;
+    assert.equal(provenance.teacher.checkpoint, teacher, 'the teacher trained last (on BM25\'s margins) labels');
     assert.equal(provenance.teacher.model_sha256, sha256(path.join(teacher, 'model.safetensors')));
     assert.equal(provenance.data.manifest_sha256, sha256(path.join(build, 'queries', 'manifest.json')));
     assert.match(provenance.command, /turborank distill all --config/);
@@ -175,9 +188,9 @@ describe('turborank distill on a tiny data build', () => {
         await reranker.close();
       }
     }
-    // The turbo runs start from the (grown) teacher's embeddings and first two layers.
+    // The turbo runs start from the (grown, then weakly supervised) teacher's embeddings and first two layers.
     const init = readSafetensors(path.join(run, 'turbo-init', 'model.safetensors'));
-    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher-grown'))!, 'model.safetensors'));
+    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher-weak'))!, 'model.safetensors'));
     assert.ok(init.names().some((n) => /\.layer\.1\./.test(n)) && !init.names().some((n) => /\.layer\.2\./.test(n)), 'layers 0-1 kept, layers 2-5 dropped');
     for (const name of init.names()) assert.deepEqual(init.float32(name), teacher.float32(name), name);
   });
@@ -196,7 +209,7 @@ describe('turborank distill on a tiny data build', () => {
     const again = await runCli(['distill', 'all', '--config', config], { timeoutMs: 60_000 });
     assertOk(again);
     assert.match(again.stderr, /teacher-match-1: done \(.* at step 2 of 2\)/);
-    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'teacher-grown', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'teacher-grown', 'teacher-weak', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
@@ -279,12 +292,19 @@ describe('turborank distill on a tiny data build', () => {
     assert.doesNotMatch(r.stderr, /teacher-match-2/, 'stage 2 does not start from it');
   });
 
-  test('labelling or growing from a teacher short of its configured steps is refused', async () => {
+  test('labelling, growing or weak training from a teacher short of its configured steps is refused', async () => {
     const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
     const longer = path.join(dir, 'longer.json');
-    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
+    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, weak: { ...base.teacher!.weak, train: { ...SCHEDULE, steps: 5 } } } }));
+    assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-weak is at step 3 of 5/, /turborank distill weak/);
+    const { weak: _weak, ...direct } = base.teacher!;
+    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...direct, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
     assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-grown is at step 3 of 5/, /turborank distill grow/);
-    const { grow: _grow, ...ungrown } = base.teacher!;
+    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-weak-short', teacher: { ...base.teacher, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
+    fs.cpSync(path.join(run, 'teacher-grown'), path.join(dir, 'run-weak-short', 'teacher-grown'), { recursive: true });
+    assertFailure(await runCli(['distill', 'weak', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-grown is at step 3 of 5/, /turborank distill grow/);
+    assert.ok(!fs.existsSync(path.join(dir, 'run-weak-short', 'teacher-weak')), 'nothing trained from it');
+    const { grow: _grow, ...ungrown } = direct;
     fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-short', teacher: { ...ungrown, finetune: { ...base.teacher!.finetune, steps: 5 } } }));
     fs.cpSync(path.join(run, 'teacher'), path.join(dir, 'run-short', 'teacher'), { recursive: true });
     assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher is at step 3 of 5/, /turborank distill finetune/);

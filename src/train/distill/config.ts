@@ -91,6 +91,19 @@ const schema = z.object({
       times: z.number().int().min(2).default(2),
       train: trainSettings,
     }).strict().optional(),
+    /**
+     * BM25 as a weak teacher (src/train/distill/weak.ts): the fine-tuned (or grown) teacher
+     * trained further with Margin-MSE to match BM25's score margins between the candidates of
+     * queries.jsonl: for each query, `pairs_per_query` pairs of one of BM25's `top` candidates
+     * and one ranked below it. The result is then the teacher that labels and that the students
+     * are cut from.
+     */
+    weak: z.object({
+      pairs_per_query: z.number().int().positive().default(2),
+      top: z.number().int().positive().default(3),
+      seed: z.number().int().nonnegative().default(42),
+      train: trainSettings,
+    }).strict().optional(),
   }).strict(),
   label: z.object({
     max_length: z.number().int().min(8).default(256),
@@ -150,17 +163,20 @@ export function readDistillConfig(file: string): DistillConfig {
   };
 }
 
-/** The teacher that labels and that students are cut from: the grown one when teacher.grow is set. */
+/**
+ * A teacher of the recipe: where its checkpoints are, its shape, and the stage that trains it
+ * with its settings and their place in the config (for messages).
+ */
 export interface FinalTeacher {
   readonly folder: string;
   readonly shape: ModelShape;
-  /** The stage that trains it, its settings and their place in the config (for messages). */
-  readonly stage: 'finetune' | 'grow';
+  readonly stage: 'finetune' | 'grow' | 'weak';
   readonly settings: Record<string, unknown>;
   readonly key: string;
 }
 
-export function finalTeacher(c: DistillConfig): FinalTeacher {
+/** The teacher trained on relevance pairs: the fine-tuned one, or the grown one when teacher.grow is set. */
+export function relevanceTeacher(c: DistillConfig): FinalTeacher {
   const p = distillPaths(c);
   const grow = c.teacher.grow;
   if (grow === undefined) return { folder: p.finetune, shape: c.teacher.shape, stage: 'finetune', settings: c.teacher.finetune, key: 'teacher.finetune' };
@@ -170,10 +186,18 @@ export function finalTeacher(c: DistillConfig): FinalTeacher {
   };
 }
 
+/** The teacher that labels and that students are cut from: relevanceTeacher, trained further on BM25's margins when teacher.weak is set. */
+export function finalTeacher(c: DistillConfig): FinalTeacher {
+  const weak = c.teacher.weak;
+  const before = relevanceTeacher(c);
+  if (weak === undefined) return before;
+  return { folder: distillPaths(c).weak, shape: before.shape, stage: 'weak', settings: weak.train, key: 'teacher.weak.train' };
+}
+
 /** Where each stage reads and writes. */
 export function distillPaths(c: DistillConfig): {
   pretrain: string; matchingData(stage: number): string; matching(stage: number): string; finetune: string; stacked: string; grown: string;
-  labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
+  weakData: string; weak: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
   corpus: string; pairsTrain: string; pairsDev: string; queries: string; documents: string; queriesManifest: string;
 } {
   return {
@@ -183,6 +207,8 @@ export function distillPaths(c: DistillConfig): {
     finetune: path.join(c.run, 'teacher'),
     stacked: path.join(c.run, 'teacher-stack'),
     grown: path.join(c.run, 'teacher-grown'),
+    weakData: path.join(c.run, 'weak-data'),
+    weak: path.join(c.run, 'teacher-weak'),
     labels: path.join(c.run, 'labels'),
     studentData: path.join(c.run, 'student-data'),
     student: (name, loss) => path.join(c.run, `${name}-${loss}`),

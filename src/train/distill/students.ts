@@ -132,7 +132,7 @@ function pruneFeedForward(tensors: Map<string, Tensor>, layers: number, from: nu
   }
 }
 
-async function readTexts(file: string, field: 'query' | 'text', ids: ReadonlySet<string>): Promise<Map<string, string>> {
+export async function readTexts(file: string, field: 'query' | 'text', ids: ReadonlySet<string>): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
     if (line === '') continue;
