@@ -14,7 +14,7 @@ import { stackTeacher } from '../train/distill/grow.js';
 import { labelQueries } from '../train/distill/label.js';
 import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
-import { packRun, unpackTeacherAndLabels } from '../train/distill/pack.js';
+import { packRun, packedTeacher, unpackTeacherAndLabels } from '../train/distill/pack.js';
 import { buildStudentData, cutTeacher } from '../train/distill/students.js';
 import { bm25MarginPairs } from '../train/distill/weak.js';
 import { stringOption } from './main.js';
@@ -41,7 +41,8 @@ Stages:
              the grown teacher is then the one that labels and that students are cut from
   weak       when teacher.weak is set: that teacher trained further with margin-mse to match
              BM25's score margins between the candidates of queries/queries.jsonl (BM25 as
-             a weak teacher: RUN/weak-data, RUN/teacher-weak), which then labels and is cut
+             a weak teacher: RUN/weak-data, RUN/teacher-weak), which then labels and is cut;
+             with --from-pack DIR, starting from a pack's teacher instead of the run's
   label      the teacher scores the BM25 candidates of queries/queries.jsonl
              (RUN/labels/labels.jsonl with provenance.json)
   students   each student trained on the labels with margin-mse and/or listwise-kl
@@ -57,7 +58,8 @@ checkpoint, labelling skips the queries already labelled, finished stages are sk
 
 Options:
   -c, --config FILE     the distillation config (JSON; e.g. data/distill.json)
-      --from-pack DIR   students: the teacher and labels of \`distill pack\`'s output DIR
+      --from-pack DIR   weak: start from the teacher of \`distill pack\`'s output DIR;
+                        students: its teacher and labels
       --quiet           no progress on stderr
   -h, --help            this help`,
   options: {
@@ -79,7 +81,7 @@ export async function runDistill(values: Record<string, unknown>, positionals: s
   const log = (line: string): void => { if (!quiet) process.stderr.write(`turborank distill: ${line}\n`); };
   const command = `turborank distill ${stage} --config ${configFile}`;
   const fromPack = stringOption(values, 'from-pack');
-  if (fromPack !== undefined && stage !== 'students') throw new UsageError(`--from-pack is for the students stage, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
+  if (fromPack !== undefined && stage !== 'students' && stage !== 'weak') throw new UsageError(`--from-pack is for the weak and students stages, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
   const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'weak', 'label', 'students'] : [stage as Stage];
   for (const s of stages) await runStage(s, config, { command, log, quiet, ...(fromPack !== undefined ? { fromPack } : {}) });
 }
@@ -88,7 +90,7 @@ interface StageOptions {
   readonly command: string;
   readonly log: (line: string) => void;
   readonly quiet: boolean;
-  /** students: a `distill pack` folder whose teacher and labels stand in for the run's. */
+  /** weak: a `distill pack` folder whose teacher stands in for the run's relevance teacher; students: whose teacher and labels stand in for the run's. */
   readonly fromPack?: string;
 }
 
@@ -170,7 +172,15 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       }
       requireFile(p.queries, 'turborank data queries');
       const before = relevanceTeacher(c);
-      if (latestCheckpoint(p.weak) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
+      let start: string | undefined;
+      if (o.fromPack !== undefined) {
+        const packed = packedTeacher(c, o.fromPack, before.shape);
+        o.log(`weak: starting from ${packed.dir} (float16 of ${packed.from})`);
+        start = packed.dir;
+      } else {
+        if (latestCheckpoint(p.weak) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
+        start = latestCheckpoint(before.folder);
+      }
       const settings = JSON.stringify({ pairs_per_query: weak.pairs_per_query, top: weak.top, seed: weak.seed, queries: sha256File(p.queries) });
       let made: { queries: number; pairs: number } | undefined;
       const files = await writeOnceAsync(p.weakData, {
@@ -183,7 +193,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       if (made) o.log(`weak: ${made.pairs} pairs with BM25's margins from ${made.queries} queries → ${files['train.jsonl']}`);
       return train('teacher-weak', c, {
         ...weak.train,
-        model: { init: latestCheckpoint(before.folder) ?? before.folder },
+        model: { init: start ?? before.folder },
         data: { train: files['train.jsonl']! }, loss: { name: 'margin-mse' }, output: p.weak,
       }, o);
     }

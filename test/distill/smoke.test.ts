@@ -270,7 +270,14 @@ describe('turborank distill on a tiny data build', () => {
     // Running it again finds the labels in place and every student finished.
     assertOk(await runCli(['distill', 'students', '--config', again, '--from-pack', pack], { timeoutMs: 60_000 }));
     // Refusals, each with what to do: the option on another stage; labels of another pack already there; a changed pack file.
-    assertFailure(await runCli(['distill', 'label', '--config', again, '--from-pack', pack]), 2, /--from-pack is for the students stage, not label/);
+    assertFailure(await runCli(['distill', 'label', '--config', again, '--from-pack', pack]), 2, /--from-pack is for the weak and students stages, not label/);
+    // weak --from-pack starts BM25-margin training from the packed teacher in a run that has none.
+    const weakRun = path.join(dir, 'weak-from-pack.json');
+    fs.writeFileSync(weakRun, JSON.stringify({ ...base, run: 'run-weak-from-pack' }));
+    assertOk(await runCli(['distill', 'weak', '--config', weakRun, '--from-pack', pack], { timeoutMs: 60_000 }));
+    const weakConfig = JSON.parse(fs.readFileSync(path.join(dir, 'run-weak-from-pack', 'configs', 'teacher-weak.json'), 'utf8')) as { model: { init: string } };
+    assert.equal(weakConfig.model.init, path.join(pack, 'teacher'));
+    assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'run-weak-from-pack', 'teacher-weak', 'latest.json'), 'utf8')) as { step: number }).step, 3);
     fs.appendFileSync(path.join(run2, 'labels', 'labels.jsonl'), '\n');
     assertFailure(await runCli(['distill', 'students', '--config', again, '--from-pack', pack]), 1, /holds other labels than/, /delete .*labels to take the pack's/);
     const deeper = path.join(dir, 'from-pack-deeper.json');

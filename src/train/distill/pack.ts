@@ -60,42 +60,62 @@ export function packRun(c: DistillConfig, log: (line: string) => void): PackedFi
   return written;
 }
 
-/**
- * For `distill students --from-pack DIR`: checks that DIR is a whole pack (every file's sha256 as
- * its manifest says; the labels made by the teacher packed beside them; that teacher of the
- * config's shape), restores its labels into RUN/labels (or finds them already there), and
- * returns DIR/teacher, the model students are cut from. Its weights are the teacher's in
- * float16, so a student cut from them differs from one cut from the full checkpoint by float16
- * rounding.
- */
-export function unpackTeacherAndLabels(c: DistillConfig, packDir: string, teacherShape: ModelShape, log: (line: string) => void): string {
-  const manifestFile = path.join(packDir, 'manifest.json');
-  if (!fs.existsSync(manifestFile)) throw new FileError(manifestFile, 'not found: --from-pack needs a folder `turborank distill pack` wrote', 'point --from-pack at RUN/pack or data/distill-pack');
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { files: readonly PackedFile[] };
-  const entry = (file: string): PackedFile => {
-    const found = manifest.files.find((f) => f.file === file);
-    if (found === undefined || !fs.existsSync(path.join(packDir, file))) {
-      throw new FileError(path.join(packDir, file), 'missing from the pack', 'pack a run whose teacher and labels are finished (`turborank distill pack`)');
+/** A pack's files, each checked against the sha256 its manifest gives. */
+class CheckedPack {
+  private readonly manifestFile: string;
+  private readonly files: readonly PackedFile[];
+
+  constructor(readonly dir: string) {
+    this.manifestFile = path.join(dir, 'manifest.json');
+    if (!fs.existsSync(this.manifestFile)) throw new FileError(this.manifestFile, 'not found: --from-pack needs a folder `turborank distill pack` wrote', 'point --from-pack at RUN/pack or data/distill-pack');
+    this.files = (JSON.parse(fs.readFileSync(this.manifestFile, 'utf8')) as { files: readonly PackedFile[] }).files;
+  }
+
+  entry(file: string): PackedFile {
+    const found = this.files.find((f) => f.file === file);
+    if (found === undefined || !fs.existsSync(path.join(this.dir, file))) {
+      throw new FileError(path.join(this.dir, file), 'missing from the pack', 'pack a run whose teacher (and, for the students, labels) are finished (`turborank distill pack`)');
     }
-    if (sha256File(path.join(packDir, file)) !== found.sha256) {
-      throw new FileError(path.join(packDir, file), `does not match the sha256 in ${manifestFile}`, 'the pack was changed after packing: restore it (git checkout) or pack again');
+    if (sha256File(path.join(this.dir, file)) !== found.sha256) {
+      throw new FileError(path.join(this.dir, file), `does not match the sha256 in ${this.manifestFile}`, 'the pack was changed after packing: restore it (git checkout) or pack again');
     }
     return found;
-  };
-  const teacherWeights = entry('teacher/model.safetensors');
-  entry('teacher/config.json');
-  const labelsGz = entry(`${LABELS_FILE}.gz`);
-  entry(PROVENANCE_FILE);
-  const provenance = readProvenance(path.join(packDir, PROVENANCE_FILE));
-  if (teacherWeights.from !== provenance.teacher.checkpoint) {
-    throw new InputError(`${packDir}: its labels were made by ${provenance.teacher.checkpoint}, its teacher packed from ${teacherWeights.from ?? 'an unnamed checkpoint'}`,
-      'pack the run again after labelling, so that teacher and labels belong together');
   }
+}
+
+/**
+ * For `distill weak|students --from-pack DIR`: checks DIR/teacher against DIR's manifest and the
+ * config's teacher shape, and returns it with the checkpoint it was packed from. Its weights are
+ * the teacher's in float16, so what starts from them differs from what would start from the
+ * full checkpoint by float16 rounding.
+ */
+export function packedTeacher(c: DistillConfig, packDir: string, teacherShape: ModelShape): { dir: string; from: string } {
+  const pack = new CheckedPack(packDir);
+  const weights = pack.entry('teacher/model.safetensors');
+  pack.entry('teacher/config.json');
   const config = JSON.parse(fs.readFileSync(path.join(packDir, 'teacher', 'config.json'), 'utf8')) as Record<string, unknown>;
   const mismatched = (Object.keys(teacherShape) as (keyof ModelShape)[]).filter((k) => config[k] !== teacherShape[k]);
   if (mismatched.length > 0) {
     throw new InputError(`${packDir}/teacher: ${mismatched.map((k) => `${k} ${String(config[k])}`).join(', ')}, where ${c.configPath}'s teacher has ${mismatched.map((k) => teacherShape[k]).join(', ')}`,
       'use the distillation config the pack was made with');
+  }
+  return { dir: path.join(packDir, 'teacher'), from: weights.from ?? 'an unnamed checkpoint' };
+}
+
+/**
+ * For `distill students --from-pack DIR`: packedTeacher, and the labels made by that teacher
+ * (their provenance names the checkpoint it was packed from), restored into RUN/labels (or found
+ * already there). Returns DIR/teacher, the model students are cut from.
+ */
+export function unpackTeacherAndLabels(c: DistillConfig, packDir: string, teacherShape: ModelShape, log: (line: string) => void): string {
+  const teacher = packedTeacher(c, packDir, teacherShape);
+  const pack = new CheckedPack(packDir);
+  const labelsGz = pack.entry(`${LABELS_FILE}.gz`);
+  pack.entry(PROVENANCE_FILE);
+  const provenance = readProvenance(path.join(packDir, PROVENANCE_FILE));
+  if (teacher.from !== provenance.teacher.checkpoint) {
+    throw new InputError(`${packDir}: its labels were made by ${provenance.teacher.checkpoint}, its teacher packed from ${teacher.from}`,
+      'pack the run again after labelling, so that teacher and labels belong together');
   }
   const labels = zlib.gunzipSync(fs.readFileSync(path.join(packDir, labelsGz.file)));
   const p = distillPaths(c);
@@ -111,6 +131,6 @@ export function unpackTeacherAndLabels(c: DistillConfig, packDir: string, teache
     writeFileAtomic(labelsFile, labels);
     log(`students: labels from ${packDir} → ${labelsFile}`);
   }
-  log(`students: cutting from ${packDir}/teacher (float16 of ${teacherWeights.from})`);
-  return path.join(packDir, 'teacher');
+  log(`students: cutting from ${teacher.dir} (float16 of ${teacher.from})`);
+  return teacher.dir;
 }
