@@ -29,6 +29,7 @@ for (const name of ['distill.json', 'distill-grow.json', 'distill-large.json']) 
         ['pretrain', c.teacher.pretrain, { name: 'mlm' }],
         ['finetune', c.teacher.finetune, { name: 'bce' }],
         ...(c.teacher.grow ? [['grow', c.teacher.grow.train, { name: 'bce' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
+        ...(c.teacher.weak ? [['weak', c.teacher.weak.train, { name: 'margin-mse' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
         ...c.students.models.flatMap((m) => m.losses.map((loss): [string, Record<string, unknown>, Record<string, unknown>] => [
           `${m.name}-${loss}`, { ...m.train, ...m.by_loss[loss] }, loss === 'margin-mse' ? { name: loss } : { name: loss, list_size: c.students.list_size },
         ])),

@@ -275,8 +275,11 @@ describe('turborank distill on a tiny data build', () => {
     const weakRun = path.join(dir, 'weak-from-pack.json');
     fs.writeFileSync(weakRun, JSON.stringify({ ...base, run: 'run-weak-from-pack' }));
     assertOk(await runCli(['distill', 'weak', '--config', weakRun, '--from-pack', pack], { timeoutMs: 60_000 }));
-    const weakConfig = JSON.parse(fs.readFileSync(path.join(dir, 'run-weak-from-pack', 'configs', 'teacher-weak.json'), 'utf8')) as { model: { init: string } };
-    assert.equal(weakConfig.model.init, path.join(pack, 'teacher'));
+    const weakConfig = (): { model: { init: string } } => JSON.parse(fs.readFileSync(path.join(dir, 'run-weak-from-pack', 'configs', 'teacher-weak.json'), 'utf8')) as never;
+    assert.equal(weakConfig().model.init, path.join(pack, 'teacher'));
+    // A relative --from-pack works too: the generated config (written again on a rerun) names the folder absolutely.
+    assertOk(await runCli(['distill', 'weak', '--config', weakRun, '--from-pack', path.relative(dir, pack)], { cwd: dir, timeoutMs: 60_000 }));
+    assert.equal(weakConfig().model.init, path.join(pack, 'teacher'));
     assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'run-weak-from-pack', 'teacher-weak', 'latest.json'), 'utf8')) as { step: number }).step, 3);
     fs.appendFileSync(path.join(run2, 'labels', 'labels.jsonl'), '\n');
     assertFailure(await runCli(['distill', 'students', '--config', again, '--from-pack', pack]), 1, /holds other labels than/, /delete .*labels to take the pack's/);

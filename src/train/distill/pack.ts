@@ -99,7 +99,7 @@ export function packedTeacher(c: DistillConfig, packDir: string, teacherShape: M
     throw new InputError(`${packDir}/teacher: ${mismatched.map((k) => `${k} ${String(config[k])}`).join(', ')}, where ${c.configPath}'s teacher has ${mismatched.map((k) => teacherShape[k]).join(', ')}`,
       'use the distillation config the pack was made with');
   }
-  return { dir: path.join(packDir, 'teacher'), from: weights.from ?? 'an unnamed checkpoint' };
+  return { dir: path.resolve(packDir, 'teacher'), from: weights.from ?? 'an unnamed checkpoint' };
 }
 
 /**
