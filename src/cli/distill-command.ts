@@ -122,9 +122,9 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         const previous = n > 1 ? p.matching(n - 1) : undefined;
         const data = p.matchingData(n);
         const batch = typeof matching.train.batch_size === 'number' ? matching.train.batch_size : 16;
-        const files = writeOnce(data, {
-          'train.jsonl': () => matchingPairs(words, stage, stage.pairs ?? Math.max(2000, stage.steps * batch), matching.seed * 1009 + n, false),
-          'dev.jsonl': () => matchingPairs(words, stage, stage.dev_pairs, matching.seed * 1009 + 500 + n),
+        const files = await writeOnce(data, {
+          'train.jsonl': async () => matchingPairs(words, stage, stage.pairs ?? Math.max(2000, stage.steps * batch), matching.seed * 1009 + n, false),
+          'dev.jsonl': async () => matchingPairs(words, stage, stage.dev_pairs, matching.seed * 1009 + 500 + n),
         }, JSON.stringify({ stage, seed: matching.seed, batch, tokenizer: sha256File(c.tokenizer) }));
         await train(`teacher-match-${n}`, c, {
           eval_every: stage.steps, ...matching.train, steps: stage.steps, max_length: stage.max_length,
@@ -183,7 +183,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       }
       const settings = JSON.stringify({ pairs_per_query: weak.pairs_per_query, top: weak.top, seed: weak.seed, queries: sha256File(p.queries) });
       let made: { queries: number; pairs: number } | undefined;
-      const files = await writeOnceAsync(p.weakData, {
+      const files = await writeOnce(p.weakData, {
         'train.jsonl': async () => {
           const r = await bm25MarginPairs(p.queries, p.documents, { pairsPerQuery: weak.pairs_per_query, top: weak.top, seed: weak.seed });
           made = r;
@@ -254,21 +254,11 @@ function newTeacher(c: DistillConfig): Record<string, unknown> {
  * Writes generated files into `folder` unless they are there from the same settings (a stage
  * resumed on other data would mix the two); returns their paths.
  */
-function writeOnce(folder: string, makers: Record<string, () => string>, settings: string): Record<string, string> {
+async function writeOnce(folder: string, makers: Record<string, () => Promise<string>>, settings: string): Promise<Record<string, string>> {
   const paths = Object.fromEntries(Object.keys(makers).map((name) => [name, path.join(folder, name)]));
   if (!upToDate(folder, paths, settings)) {
-    startWriting(folder);
-    for (const [name, make] of Object.entries(makers)) fs.writeFileSync(paths[name]!, make());
-    fs.writeFileSync(path.join(folder, 'settings.json'), settings);
-  }
-  return paths;
-}
-
-/** writeOnce for makers that read files as they go. */
-async function writeOnceAsync(folder: string, makers: Record<string, () => Promise<string>>, settings: string): Promise<Record<string, string>> {
-  const paths = Object.fromEntries(Object.keys(makers).map((name) => [name, path.join(folder, name)]));
-  if (!upToDate(folder, paths, settings)) {
-    startWriting(folder);
+    fs.mkdirSync(folder, { recursive: true });
+    fs.rmSync(path.join(folder, 'settings.json'), { force: true });
     for (const [name, make] of Object.entries(makers)) fs.writeFileSync(paths[name]!, await make());
     fs.writeFileSync(path.join(folder, 'settings.json'), settings);
   }
@@ -281,10 +271,6 @@ function upToDate(folder: string, paths: Record<string, string>, settings: strin
   return fs.existsSync(settingsFile) && fs.readFileSync(settingsFile, 'utf8') === settings && Object.values(paths).every((f) => fs.existsSync(f));
 }
 
-function startWriting(folder: string): void {
-  fs.mkdirSync(folder, { recursive: true });
-  fs.rmSync(path.join(folder, 'settings.json'), { force: true });
-}
 
 /**
  * Writes the stage's training config to RUN/configs/NAME.json (what was run, and what

@@ -90,7 +90,11 @@ class CheckedPack {
  * full checkpoint by float16 rounding.
  */
 export function packedTeacher(c: DistillConfig, packDir: string, teacherShape: ModelShape): { dir: string; from: string } {
-  const pack = new CheckedPack(packDir);
+  return teacherOf(new CheckedPack(packDir), c, teacherShape);
+}
+
+function teacherOf(pack: CheckedPack, c: DistillConfig, teacherShape: ModelShape): { dir: string; from: string } {
+  const packDir = pack.dir;
   const weights = pack.entry('teacher/model.safetensors');
   pack.entry('teacher/config.json');
   const config = JSON.parse(fs.readFileSync(path.join(packDir, 'teacher', 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -108,8 +112,8 @@ export function packedTeacher(c: DistillConfig, packDir: string, teacherShape: M
  * already there). Returns DIR/teacher, the model students are cut from.
  */
 export function unpackTeacherAndLabels(c: DistillConfig, packDir: string, teacherShape: ModelShape, log: (line: string) => void): string {
-  const teacher = packedTeacher(c, packDir, teacherShape);
   const pack = new CheckedPack(packDir);
+  const teacher = teacherOf(pack, c, teacherShape);
   const labelsGz = pack.entry(`${LABELS_FILE}.gz`);
   pack.entry(PROVENANCE_FILE);
   const provenance = readProvenance(path.join(packDir, PROVENANCE_FILE));
