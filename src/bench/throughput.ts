@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { ModelSpec } from '../checkpoint/spec.js';
 import { GraphBuilder, toOnnx } from '../graph/index.js';
-import { buildCrossEncoder, computesFirstTokenOnly, type AttentionRows, type LastLayer, type WeightLookup } from '../models/index.js';
+import { buildCrossEncoder, computesFirstTokenOnly, lastLayerRows, type AttentionRows, type LastLayer, type WeightLookup } from '../models/index.js';
 import { CrossEncoderSession, type Precision } from '../runtime/index.js';
 import type { TokenBatch } from '../tokenizer/batch.js';
 import { forwardFlops, mulberry32 } from './random-model.js';
@@ -32,8 +32,7 @@ export interface MatmulRate {
 
 /** The rows the last layer of `spec` computes under `lastLayer` (for counting its FLOPs). */
 export function attentionRows(spec: ModelSpec, lastLayer: LastLayer): AttentionRows {
-  if (!computesFirstTokenOnly(spec)) return 'tokens';
-  return lastLayer === 'every-row' ? 'tokens' : lastLayer === 'first-token' ? 'first' : 'first-folded';
+  return computesFirstTokenOnly(spec) ? lastLayerRows(lastLayer) : 'tokens';
 }
 
 /** A batch of random ids (never the pad id 0..4 specials) of one length. */

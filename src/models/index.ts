@@ -5,7 +5,7 @@ import { bertEncoder } from './bert.js';
 import { contextPoolerClassifier, debertaV2Encoder } from './deberta-v2.js';
 import { jinaBertEncoder } from './jinabert.js';
 import { poolerClassifier, type EncoderOutput, type GraphOptions, type WeightLookup } from './layers.js';
-export { LAST_LAYERS } from './layers.js';
+export { LAST_LAYERS, lastLayerRows } from './layers.js';
 import { robertaClassificationHead, xlmRobertaEncoder } from './xlm-roberta.js';
 
 export type { AttentionRows, DropoutOptions, EncoderOutput, GraphOptions, LastLayer, WeightLookup } from './layers.js';

@@ -147,8 +147,12 @@ export function firstTokenStates(encoder: EncoderOutput): Value {
 
 /** How layer `l` of `spec` computes its rows under GraphOptions.lastLayer (see selfAttentionBlock). */
 export function layerRows(options: GraphOptions, spec: ModelSpec, l: number): AttentionRows {
-  if (l !== spec.numLayers - 1) return 'tokens';
-  switch (options.lastLayer ?? 'every-row') {
+  return l === spec.numLayers - 1 ? lastLayerRows(options.lastLayer ?? 'every-row') : 'tokens';
+}
+
+/** The rows a last layer computes in each form of GraphOptions.lastLayer. */
+export function lastLayerRows(lastLayer: LastLayer): AttentionRows {
+  switch (lastLayer) {
     case 'every-row': return 'tokens';
     case 'first-token': return 'first';
     case 'first-token-folded': return 'first-folded';
