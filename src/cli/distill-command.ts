@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TurborankError, UsageError } from '../errors.js';
 import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
-import { distillPaths, finalTeacher, readDistillConfig, relevanceTeacher, type DistillConfig } from '../train/distill/config.js';
+import { distillPaths, finalTeacher, readDistillConfig, relevanceTeacher, teacherBeforeFusion, type DistillConfig } from '../train/distill/config.js';
+import { fusionMarginPairs } from '../train/distill/fuse.js';
 import { stackTeacher } from '../train/distill/grow.js';
-import { labelQueries } from '../train/distill/label.js';
+import { LABELS_FILE, labelQueries } from '../train/distill/label.js';
 import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
 import { packRun, packedTeacher, unpackTeacherAndLabels } from '../train/distill/pack.js';
@@ -20,7 +21,7 @@ import { bm25MarginPairs } from '../train/distill/weak.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
 
-export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'grow', 'weak', 'label', 'students', 'all', 'pack'] as const;
+export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'grow', 'weak', 'fuse', 'label', 'students', 'all', 'pack'] as const;
 type Stage = (typeof DISTILL_STAGES)[number];
 
 export const DISTILL_HELP = {
@@ -43,6 +44,11 @@ Stages:
              BM25's score margins between the candidates of queries/queries.jsonl (BM25 as
              a weak teacher: RUN/weak-data, RUN/teacher-weak), which then labels and is cut;
              with --from-pack DIR, starting from a pack's teacher instead of the run's
+  fuse       when teacher.fuse is set: the teacher so far labels the query sets
+             (RUN/fuse-labels), its logits and BM25's scores are fused per query
+             (z-scores), and it is trained further with margin-mse on the fused scores
+             (RUN/fuse-data, RUN/teacher-fused), which then labels and is cut;
+             with --from-pack DIR, from a pack's teacher and its labels instead
   label      the teacher scores the BM25 candidates of queries/queries.jsonl
              (RUN/labels/labels.jsonl with provenance.json)
   students   each student trained on the labels with margin-mse and/or listwise-kl
@@ -59,7 +65,7 @@ checkpoint, labelling skips the queries already labelled, finished stages are sk
 Options:
   -c, --config FILE     the distillation config (JSON; e.g. data/distill.json)
       --from-pack DIR   weak: start from the teacher of \`distill pack\`'s output DIR;
-                        students: its teacher and labels
+                        fuse and students: its teacher and labels
       --quiet           no progress on stderr
   -h, --help            this help`,
   options: {
@@ -81,8 +87,8 @@ export async function runDistill(values: Record<string, unknown>, positionals: s
   const log = (line: string): void => { if (!quiet) process.stderr.write(`turborank distill: ${line}\n`); };
   const command = `turborank distill ${stage} --config ${configFile}`;
   const fromPack = stringOption(values, 'from-pack');
-  if (fromPack !== undefined && stage !== 'students' && stage !== 'weak') throw new UsageError(`--from-pack is for the weak and students stages, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
-  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'weak', 'label', 'students'] : [stage as Stage];
+  if (fromPack !== undefined && stage !== 'students' && stage !== 'weak' && stage !== 'fuse') throw new UsageError(`--from-pack is for the weak, fuse and students stages, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
+  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'weak', 'fuse', 'label', 'students'] : [stage as Stage];
   for (const s of stages) await runStage(s, config, { command, log, quiet, ...(fromPack !== undefined ? { fromPack } : {}) });
 }
 
@@ -90,7 +96,7 @@ interface StageOptions {
   readonly command: string;
   readonly log: (line: string) => void;
   readonly quiet: boolean;
-  /** weak: a `distill pack` folder whose teacher stands in for the run's relevance teacher; students: whose teacher and labels stand in for the run's. */
+  /** weak: a `distill pack` folder whose teacher stands in for the run's relevance teacher; fuse: whose teacher and labels stand in for the teacher before fusion and its labels; students: for the final teacher and its labels. */
   readonly fromPack?: string;
 }
 
@@ -195,6 +201,39 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         ...weak.train,
         model: { init: start ?? before.folder },
         data: { train: files['train.jsonl']! }, loss: { name: 'margin-mse' }, output: p.weak,
+      }, o);
+    }
+    case 'fuse': {
+      const fuse = c.teacher.fuse;
+      if (fuse === undefined) {
+        o.log('fuse: no teacher.fuse in the config; nothing to do');
+        return;
+      }
+      requireFile(p.queries, 'turborank data queries');
+      const before = teacherBeforeFusion(c);
+      let start: string;
+      if (o.fromPack !== undefined) {
+        start = unpackTeacherAndLabels(c, o.fromPack, before.shape, o.log, 'fuse', p.fuseLabels);
+      } else {
+        if (latestCheckpoint(p.fused) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
+        await labelQueries(c, { command: o.command, log: o.log, teacher: before, out: p.fuseLabels, name: 'fuse' });
+        start = latestCheckpoint(before.folder)!;
+      }
+      const labels = path.join(p.fuseLabels, LABELS_FILE);
+      const settings = JSON.stringify({ bm25_weight: fuse.bm25_weight, pairs_per_query: fuse.pairs_per_query, top: fuse.top, seed: fuse.seed, labels: sha256File(labels), queries: sha256File(p.queries) });
+      let made: { queries: number; pairs: number } | undefined;
+      const files = await writeOnce(p.fuseData, {
+        'train.jsonl': async () => {
+          const r = await fusionMarginPairs(labels, p.queries, p.documents, { bm25Weight: fuse.bm25_weight, pairsPerQuery: fuse.pairs_per_query, top: fuse.top, seed: fuse.seed });
+          made = r;
+          return r.jsonl;
+        },
+      }, settings);
+      if (made) o.log(`fuse: ${made.pairs} pairs with the fused scores' margins from ${made.queries} queries → ${files['train.jsonl']}`);
+      return train('teacher-fused', c, {
+        ...fuse.train,
+        model: { init: start },
+        data: { train: files['train.jsonl']! }, loss: { name: 'margin-mse' }, output: p.fused,
       }, o);
     }
     case 'label': {

@@ -1,7 +1,8 @@
 /**
  * The committed recipes (data/distill.json, the session-sized one that made the shipped
  * models; data/distill-grow.json, the same with the teacher grown to 12 layers;
- * data/distill-weak.json, the same with the teacher trained on BM25's margins; and
+ * data/distill-weak.json, the same with the teacher trained on BM25's margins;
+ * data/distill-fuse.json, the same with the teacher trained towards its fusion with BM25; and
  * data/distill-large.json, the multi-session plan) are only run for hours, so a
  * mistake in a stage's settings would show late: each stage's settings are validated here as
  * the training config the recipe generates, and each student's shape against the teacher it is
@@ -15,7 +16,7 @@ import { parseTrainConfig } from '../../src/train/index.js';
 import { finalTeacher, readDistillConfig } from '../../src/train/distill/config.js';
 import { repoRoot } from '../helpers.js';
 
-for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-large.json']) {
+for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-fuse.json', 'distill-large.json']) {
   describe(`data/${name}`, () => {
     const file = path.join(repoRoot, 'data', name);
     const c = readDistillConfig(file);
@@ -31,6 +32,7 @@ for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'd
         ['finetune', c.teacher.finetune, { name: 'bce' }],
         ...(c.teacher.grow ? [['grow', c.teacher.grow.train, { name: 'bce' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
         ...(c.teacher.weak ? [['weak', c.teacher.weak.train, { name: 'margin-mse' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
+        ...(c.teacher.fuse ? [['fuse', c.teacher.fuse.train, { name: 'margin-mse' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
         ...c.students.models.flatMap((m) => m.losses.map((loss): [string, Record<string, unknown>, Record<string, unknown>] => [
           `${m.name}-${loss}`, { ...m.train, ...m.by_loss[loss] }, loss === 'margin-mse' ? { name: loss } : { name: loss, list_size: c.students.list_size },
         ])),

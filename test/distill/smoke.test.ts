@@ -3,7 +3,7 @@
  * build from the tiny world test/corpus writes, then `turborank distill all` through the CLI
  * with tiny shapes and a few steps per stage: the teacher's MLM pre-training and fine-tuning,
  * its growing by stacking (3 → 6 layers) and further training, its training on BM25's margins
- * (BM25 as a weak teacher), labels with provenance, two students (one cut from the teacher, one narrower) with both
+ * (BM25 as a weak teacher), its self-distillation towards its fusion with BM25, labels with provenance, two students (one cut from the teacher, one narrower) with both
  * distillation losses; the students load with Reranker.load and score. Then labelling is
  * interrupted by hand (labels.jsonl cut mid-line) and resumes, a rerun skips every stage, and
  * `distill pack` writes float16 models that load and score.
@@ -20,6 +20,7 @@ import { readSafetensors } from '../../src/checkpoint/safetensors.js';
 import { Reranker } from '../../src/rerank/index.js';
 import { latestCheckpoint } from '../../src/train/index.js';
 import { readDistillConfig } from '../../src/train/distill/config.js';
+import { fusedScores } from '../../src/train/distill/fuse.js';
 import { InputError } from '../../src/errors.js';
 import { assertFailure, assertOk, runCli } from '../cli/support.js';
 import { writeTinyWorld } from '../corpus/fixtures.js';
@@ -61,7 +62,7 @@ describe('turborank distill on a tiny data build', () => {
     config = path.join(dir, 'distill.json');
     fs.writeFileSync(config, JSON.stringify({
       run: 'run', data: 'build', tokenizer: 'build/vocab/tokenizer.json',
-      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } }, weak: { pairs_per_query: 2, top: 2, seed: 5, train: SCHEDULE } },
+      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } }, weak: { pairs_per_query: 2, top: 2, seed: 5, train: SCHEDULE }, fuse: { pairs_per_query: 2, top: 2, seed: 7, train: SCHEDULE } },
       label: { max_length: 48, batch_size: 8, flush_every: 2, threads: 1 },
       students: {
         pairs_per_query: 2, list_size: 3, seed: 3,
@@ -76,7 +77,7 @@ describe('turborank distill on a tiny data build', () => {
 
   test('every stage ran through the CLI and wrote its checkpoint', () => {
     assertOk(firstRun);
-    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['teacher-grown', 3], ['teacher-weak', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
+    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['teacher-grown', 3], ['teacher-weak', 3], ['teacher-fused', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
       const latest = JSON.parse(fs.readFileSync(path.join(run, folder, 'latest.json'), 'utf8')) as { step: number };
       assert.equal(latest.step, steps, folder);
       assert.ok(fs.existsSync(path.join(run, 'configs', `${folder}.json`)), `${folder}'s generated train config`);
@@ -113,6 +114,27 @@ describe('turborank distill on a tiny data build', () => {
       assert.ok((w.teacher_positive as number) > (w.teacher_negative as number), JSON.stringify(w));
       assert.ok(scores.includes(w.teacher_positive as number) && scores.includes(w.teacher_negative as number), 'both targets are BM25 scores of the query\'s candidates');
       assert.ok(scores.filter((x) => x > (w.teacher_positive as number)).length < 2, 'the first of the pair is one of BM25\'s top 2');
+    }
+    // Fusion: the weak teacher labels every query (fuse-labels), and is trained further on the
+    // margins of its logits fused with BM25's scores, put back on its own scale per query.
+    const fused = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-fused.json'), 'utf8')) as { model: { init: string }; loss: { name: string }; data: { train: string } };
+    assert.deepEqual([path.dirname(fused.model.init), fused.loss.name], [path.join(run, 'teacher-weak'), 'margin-mse']);
+    const fuseProvenance = JSON.parse(fs.readFileSync(path.join(run, 'fuse-labels', 'provenance.json'), 'utf8')) as { teacher: { checkpoint: string } };
+    assert.equal(fuseProvenance.teacher.checkpoint, latestCheckpoint(path.join(run, 'teacher-weak')));
+    const fuseLabels = jsonl(path.join(run, 'fuse-labels', 'labels.jsonl'));
+    const queryById = new Map(jsonl(path.join(build, 'queries', 'queries.jsonl')).map((q) => [q.id as string, q]));
+    const fusedByQuery = new Map(fuseLabels.map((l) => {
+      const q = queryById.get(l.query_id as string)!;
+      const bm25ById = new Map((q.candidates as { id: string; bm25: number }[]).map((c) => [c.id, c.bm25]));
+      return [q.query as string, fusedScores(l.logits as number[], (l.doc_ids as string[]).map((id) => bm25ById.get(id)!), 0.5)];
+    }));
+    const fusedPairs = jsonl(fused.data.train);
+    assert.ok(fusedPairs.length >= 5, `${fusedPairs.length} fused pairs`);
+    for (const f of fusedPairs) {
+      const scores = fusedByQuery.get(f.query as string)!;
+      assert.ok((f.teacher_positive as number) > (f.teacher_negative as number), JSON.stringify(f));
+      assert.ok(scores.includes(f.teacher_positive as number) && scores.includes(f.teacher_negative as number), 'both targets are fused scores of the query\'s candidates');
+      assert.ok(scores.filter((x) => x > (f.teacher_positive as number)).length < 2, 'the first of the pair is one of the fusion\'s top 2');
     }
     const listwise = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'turbo-listwise-kl.json'), 'utf8')) as { batch_size: number; loss: { name: string; list_size: number } };
     assert.deepEqual([listwise.batch_size, listwise.loss.name, listwise.loss.list_size], [2, 'listwise-kl', 3], 'by_loss overrides the student\'s schedule');
@@ -154,8 +176,8 @@ describe('turborank distill on a tiny data build', () => {
       assert.ok((l.logits as number[]).every(Number.isFinite));
     }
     const provenance = JSON.parse(fs.readFileSync(path.join(run, 'labels', 'provenance.json'), 'utf8')) as { teacher: { checkpoint: string; model_sha256: string }; data: { manifest_sha256: string }; created: string; command: string };
-    const teacher = latestCheckpoint(path.join(run, 'teacher-weak'))!;
-    assert.equal(provenance.teacher.checkpoint, teacher, 'the teacher trained last (on BM25\'s margins) labels');
+    const teacher = latestCheckpoint(path.join(run, 'teacher-fused'))!;
+    assert.equal(provenance.teacher.checkpoint, teacher, 'the teacher trained last (towards its fusion with BM25) labels');
     assert.equal(provenance.teacher.model_sha256, sha256(path.join(teacher, 'model.safetensors')));
     assert.equal(provenance.data.manifest_sha256, sha256(path.join(build, 'queries', 'manifest.json')));
     assert.match(provenance.command, /turborank distill all --config/);
@@ -188,9 +210,9 @@ describe('turborank distill on a tiny data build', () => {
         await reranker.close();
       }
     }
-    // The turbo runs start from the (grown, then weakly supervised) teacher's embeddings and first two layers.
+    // The turbo runs start from the (grown, weakly supervised, then fused) teacher's embeddings and first two layers.
     const init = readSafetensors(path.join(run, 'turbo-init', 'model.safetensors'));
-    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher-weak'))!, 'model.safetensors'));
+    const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher-fused'))!, 'model.safetensors'));
     assert.ok(init.names().some((n) => /\.layer\.1\./.test(n)) && !init.names().some((n) => /\.layer\.2\./.test(n)), 'layers 0-1 kept, layers 2-5 dropped');
     for (const name of init.names()) assert.deepEqual(init.float32(name), teacher.float32(name), name);
   });
@@ -209,7 +231,7 @@ describe('turborank distill on a tiny data build', () => {
     const again = await runCli(['distill', 'all', '--config', config], { timeoutMs: 60_000 });
     assertOk(again);
     assert.match(again.stderr, /teacher-match-1: done \(.* at step 2 of 2\)/);
-    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'teacher-grown', 'teacher-weak', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'teacher-grown', 'teacher-weak', 'teacher-fused', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
@@ -270,7 +292,7 @@ describe('turborank distill on a tiny data build', () => {
     // Running it again finds the labels in place and every student finished.
     assertOk(await runCli(['distill', 'students', '--config', again, '--from-pack', pack], { timeoutMs: 60_000 }));
     // Refusals, each with what to do: the option on another stage; labels of another pack already there; a changed pack file.
-    assertFailure(await runCli(['distill', 'label', '--config', again, '--from-pack', pack]), 2, /--from-pack is for the weak and students stages, not label/);
+    assertFailure(await runCli(['distill', 'label', '--config', again, '--from-pack', pack]), 2, /--from-pack is for the weak, fuse and students stages, not label/);
     // weak --from-pack starts BM25-margin training from the packed teacher in a run that has none.
     const weakRun = path.join(dir, 'weak-from-pack.json');
     fs.writeFileSync(weakRun, JSON.stringify({ ...base, run: 'run-weak-from-pack' }));
@@ -281,6 +303,15 @@ describe('turborank distill on a tiny data build', () => {
     assertOk(await runCli(['distill', 'weak', '--config', weakRun, '--from-pack', path.relative(dir, pack)], { cwd: dir, timeoutMs: 60_000 }));
     assert.equal(weakConfig().model.init, path.join(pack, 'teacher'));
     assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'run-weak-from-pack', 'teacher-weak', 'latest.json'), 'utf8')) as { step: number }).step, 3);
+    // fuse --from-pack takes the pack's teacher and its labels for the teacher before fusion and its labels.
+    const fuseRun = path.join(dir, 'fuse-from-pack.json');
+    fs.writeFileSync(fuseRun, JSON.stringify({ ...base, run: 'run-fuse-from-pack' }));
+    assertOk(await runCli(['distill', 'fuse', '--config', fuseRun, '--from-pack', pack], { timeoutMs: 60_000 }));
+    const run3 = path.join(dir, 'run-fuse-from-pack');
+    assert.equal(fs.readFileSync(path.join(run3, 'fuse-labels', 'labels.jsonl'), 'utf8'), fs.readFileSync(path.join(run, 'labels', 'labels.jsonl'), 'utf8'));
+    assert.equal((JSON.parse(fs.readFileSync(path.join(run3, 'configs', 'teacher-fused.json'), 'utf8')) as { model: { init: string } }).model.init, path.join(pack, 'teacher'));
+    assert.equal((JSON.parse(fs.readFileSync(path.join(run3, 'teacher-fused', 'latest.json'), 'utf8')) as { step: number }).step, 3);
+    assert.ok(!fs.existsSync(path.join(run3, 'teacher-weak')) && !fs.existsSync(path.join(run3, 'labels')), 'nothing else ran');
     fs.appendFileSync(path.join(run2, 'labels', 'labels.jsonl'), '\n');
     assertFailure(await runCli(['distill', 'students', '--config', again, '--from-pack', pack]), 1, /holds other labels than/, /delete .*labels to take the pack's/);
     const deeper = path.join(dir, 'from-pack-deeper.json');
@@ -302,12 +333,16 @@ describe('turborank distill on a tiny data build', () => {
     assert.doesNotMatch(r.stderr, /teacher-match-2/, 'stage 2 does not start from it');
   });
 
-  test('labelling, growing or weak training from a teacher short of its configured steps is refused', async () => {
+  test('labelling, growing, weak training or fusion from a teacher short of its configured steps is refused', async () => {
     const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
     const longer = path.join(dir, 'longer.json');
-    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, weak: { ...base.teacher!.weak, train: { ...SCHEDULE, steps: 5 } } } }));
-    assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-weak is at step 3 of 5/, /turborank distill weak/);
-    const { weak: _weak, ...direct } = base.teacher!;
+    fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, fuse: { ...base.teacher!.fuse, train: { ...SCHEDULE, steps: 5 } } } }));
+    assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-fused is at step 3 of 5/, /turborank distill fuse/);
+    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-fuse-short', teacher: { ...base.teacher, weak: { ...base.teacher!.weak, train: { ...SCHEDULE, steps: 5 } } } }));
+    fs.cpSync(path.join(run, 'teacher-weak'), path.join(dir, 'run-fuse-short', 'teacher-weak'), { recursive: true });
+    assertFailure(await runCli(['distill', 'fuse', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-weak is at step 3 of 5/, /turborank distill weak/);
+    assert.ok(!fs.existsSync(path.join(dir, 'run-fuse-short', 'fuse-labels')) && !fs.existsSync(path.join(dir, 'run-fuse-short', 'teacher-fused')), 'nothing labelled or trained from it');
+    const { weak: _weak, fuse: _fuse, ...direct } = base.teacher!;
     fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...direct, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
     assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-grown is at step 3 of 5/, /turborank distill grow/);
     fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-weak-short', teacher: { ...base.teacher, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));

@@ -104,6 +104,21 @@ const schema = z.object({
       seed: z.number().int().nonnegative().default(42),
       train: trainSettings,
     }).strict().optional(),
+    /**
+     * Self-distillation towards the fusion of the teacher and BM25 (src/train/distill/fuse.ts):
+     * the teacher so far labels the query sets (RUN/fuse-labels, as the label stage would);
+     * each labelled query's teacher logits and BM25 scores are fused as per-query z-scores,
+     * `bm25_weight` on BM25's; the teacher is trained further with Margin-MSE on the fused
+     * scores (`pairs_per_query` pairs of one of the fused `top` candidates and one below it).
+     * The result is then the teacher that labels and that the students are cut from.
+     */
+    fuse: z.object({
+      bm25_weight: z.number().min(0).max(1).default(0.5),
+      pairs_per_query: z.number().int().positive().default(4),
+      top: z.number().int().positive().default(3),
+      seed: z.number().int().nonnegative().default(42),
+      train: trainSettings,
+    }).strict().optional(),
   }).strict(),
   label: z.object({
     max_length: z.number().int().min(8).default(256),
@@ -170,7 +185,7 @@ export function readDistillConfig(file: string): DistillConfig {
 export interface FinalTeacher {
   readonly folder: string;
   readonly shape: ModelShape;
-  readonly stage: 'finetune' | 'grow' | 'weak';
+  readonly stage: 'finetune' | 'grow' | 'weak' | 'fuse';
   readonly settings: Record<string, unknown>;
   readonly key: string;
 }
@@ -186,18 +201,26 @@ export function relevanceTeacher(c: DistillConfig): FinalTeacher {
   };
 }
 
-/** The teacher that labels and that students are cut from: relevanceTeacher, trained further on BM25's margins when teacher.weak is set. */
-export function finalTeacher(c: DistillConfig): FinalTeacher {
+/** The teacher the fusion stage starts from: relevanceTeacher, trained further on BM25's margins when teacher.weak is set. */
+export function teacherBeforeFusion(c: DistillConfig): FinalTeacher {
   const weak = c.teacher.weak;
   const before = relevanceTeacher(c);
   if (weak === undefined) return before;
   return { folder: distillPaths(c).weak, shape: before.shape, stage: 'weak', settings: weak.train, key: 'teacher.weak.train' };
 }
 
+/** The teacher that labels and that students are cut from: teacherBeforeFusion, trained towards its fusion with BM25 when teacher.fuse is set. */
+export function finalTeacher(c: DistillConfig): FinalTeacher {
+  const fuse = c.teacher.fuse;
+  const before = teacherBeforeFusion(c);
+  if (fuse === undefined) return before;
+  return { folder: distillPaths(c).fused, shape: before.shape, stage: 'fuse', settings: fuse.train, key: 'teacher.fuse.train' };
+}
+
 /** Where each stage reads and writes. */
 export function distillPaths(c: DistillConfig): {
   pretrain: string; matchingData(stage: number): string; matching(stage: number): string; finetune: string; stacked: string; grown: string;
-  weakData: string; weak: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
+  weakData: string; weak: string; fuseLabels: string; fuseData: string; fused: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
   corpus: string; pairsTrain: string; pairsDev: string; queries: string; documents: string; queriesManifest: string;
 } {
   return {
@@ -209,6 +232,9 @@ export function distillPaths(c: DistillConfig): {
     grown: path.join(c.run, 'teacher-grown'),
     weakData: path.join(c.run, 'weak-data'),
     weak: path.join(c.run, 'teacher-weak'),
+    fuseLabels: path.join(c.run, 'fuse-labels'),
+    fuseData: path.join(c.run, 'fuse-data'),
+    fused: path.join(c.run, 'teacher-fused'),
     labels: path.join(c.run, 'labels'),
     studentData: path.join(c.run, 'student-data'),
     student: (name, loss) => path.join(c.run, `${name}-${loss}`),

@@ -13,7 +13,7 @@ import { InputError, TurborankError } from '../../errors.js';
 import { sha256File } from '../../checkpoint/files.js';
 import { Reranker } from '../../rerank/index.js';
 import { latestCheckpoint } from '../checkpoints.js';
-import { distillPaths, finalTeacher, type DistillConfig } from './config.js';
+import { distillPaths, finalTeacher, type DistillConfig, type FinalTeacher } from './config.js';
 
 export const LABELS_FILE = 'labels.jsonl';
 export const PROVENANCE_FILE = 'provenance.json';
@@ -48,16 +48,29 @@ interface QueryLine {
   readonly candidates: readonly { readonly id: string }[];
 }
 
-export async function labelQueries(c: DistillConfig, options: { command: string; log: (line: string) => void }): Promise<LabelReport> {
+export interface LabelOptions {
+  readonly command: string;
+  readonly log: (line: string) => void;
+  /** The teacher that labels (finalTeacher by default). */
+  readonly teacher?: FinalTeacher;
+  /** The labels folder (RUN/labels by default). */
+  readonly out?: string;
+  /** What the log lines start with (default 'label'). */
+  readonly name?: string;
+}
+
+export async function labelQueries(c: DistillConfig, options: LabelOptions): Promise<LabelReport> {
   const started = Date.now();
   const p = distillPaths(c);
-  const final = finalTeacher(c);
+  const final = options.teacher ?? finalTeacher(c);
+  const out = options.out ?? p.labels;
+  const name = options.name ?? 'label';
   const teacher = latestCheckpoint(final.folder);
   if (teacher === undefined) throw new TurborankError(`no teacher checkpoint in ${final.folder}`, `run \`turborank distill ${final.stage}\` first`);
   for (const f of [p.queries, p.documents, p.queriesManifest]) {
     if (!fs.existsSync(f)) throw new InputError(`${f}: no such file`, 'build the query sets first: turborank data queries (see docs/DATA.md)');
   }
-  fs.mkdirSync(p.labels, { recursive: true });
+  fs.mkdirSync(out, { recursive: true });
   const provenance: LabelProvenance = {
     format: 'turborank-labels/1',
     teacher: { checkpoint: teacher, model_sha256: sha256File(path.join(teacher, 'model.safetensors')) },
@@ -67,15 +80,15 @@ export async function labelQueries(c: DistillConfig, options: { command: string;
     command: options.command,
     config: c.configPath,
   };
-  const labelsFile = path.join(p.labels, LABELS_FILE);
-  const provenanceFile = path.join(p.labels, PROVENANCE_FILE);
+  const labelsFile = path.join(out, LABELS_FILE);
+  const provenanceFile = path.join(out, PROVENANCE_FILE);
   const done = resumeState(labelsFile, provenanceFile, provenance);
   const resumed = done.size > 0 && fs.existsSync(provenanceFile);
   fs.writeFileSync(provenanceFile, JSON.stringify(resumed ? { ...readProvenance(provenanceFile), resumed: provenance.created } : provenance, null, 2) + '\n');
 
   const queries = await readQueries(p.queries, c.label.max_queries);
   const todo = queries.filter((q) => !done.has(q.id));
-  options.log(`label: ${queries.length} queries, ${queries.length - todo.length} already labelled, ${todo.length} to score with ${teacher}`);
+  options.log(`${name}: ${queries.length} queries, ${queries.length - todo.length} already labelled, ${todo.length} to score with ${teacher}`);
   if (todo.length > 0) {
     const needed = new Set(todo.flatMap((q) => q.candidates.map((d) => d.id)));
     const documents = await readDocuments(p.documents, needed);
@@ -100,7 +113,7 @@ export async function labelQueries(c: DistillConfig, options: { command: string;
         pending.push(JSON.stringify(line) + '\n');
         if (pending.length >= c.label.flush_every) {
           flush();
-          options.log(`label: ${queries.length - todo.length + i + 1}/${queries.length} queries`);
+          options.log(`${name}: ${queries.length - todo.length + i + 1}/${queries.length} queries`);
         }
       }
       flush();
@@ -110,7 +123,7 @@ export async function labelQueries(c: DistillConfig, options: { command: string;
     }
   }
   const seconds = Math.round((Date.now() - started) / 100) / 10;
-  options.log(`label: done in ${seconds} s → ${labelsFile}`);
+  options.log(`${name}: done in ${seconds} s → ${labelsFile}`);
   return { labels: labelsFile, already: queries.length - todo.length, scored: todo.length, total: queries.length, seconds };
 }
 

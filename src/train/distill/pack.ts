@@ -107,11 +107,13 @@ function teacherOf(pack: CheckedPack, c: DistillConfig, teacherShape: ModelShape
 }
 
 /**
- * For `distill students --from-pack DIR`: packedTeacher, and the labels made by that teacher
- * (their provenance names the checkpoint it was packed from), restored into RUN/labels (or found
- * already there). Returns DIR/teacher, the model students are cut from.
+ * For `distill students|fuse --from-pack DIR`: packedTeacher, and the labels made by that teacher
+ * (their provenance names the checkpoint it was packed from), restored into `labelsDir` (RUN/labels
+ * by default; or found already there). Returns DIR/teacher, the model students are cut from (or
+ * that the fusion stage trains further).
  */
-export function unpackTeacherAndLabels(c: DistillConfig, packDir: string, teacherShape: ModelShape, log: (line: string) => void): string {
+export function unpackTeacherAndLabels(c: DistillConfig, packDir: string, teacherShape: ModelShape, log: (line: string) => void,
+  stage: 'students' | 'fuse' = 'students', labelsDir: string = distillPaths(c).labels): string {
   const pack = new CheckedPack(packDir);
   const teacher = teacherOf(pack, c, teacherShape);
   const labelsGz = pack.entry(`${LABELS_FILE}.gz`);
@@ -122,19 +124,18 @@ export function unpackTeacherAndLabels(c: DistillConfig, packDir: string, teache
       'pack the run again after labelling, so that teacher and labels belong together');
   }
   const labels = zlib.gunzipSync(fs.readFileSync(path.join(packDir, labelsGz.file)));
-  const p = distillPaths(c);
-  const labelsFile = path.join(p.labels, LABELS_FILE);
+  const labelsFile = path.join(labelsDir, LABELS_FILE);
   if (fs.existsSync(labelsFile)) {
     if (!fs.readFileSync(labelsFile).equals(labels)) {
-      throw new InputError(`${labelsFile} holds other labels than ${packDir}`, `delete ${p.labels} to take the pack's, or point "run" at a new folder`);
+      throw new InputError(`${labelsFile} holds other labels than ${packDir}`, `delete ${labelsDir} to take the pack's, or point "run" at a new folder`);
     }
-    log(`students: labels from ${packDir} already in ${p.labels}`);
+    log(`${stage}: labels from ${packDir} already in ${labelsDir}`);
   } else {
-    fs.mkdirSync(p.labels, { recursive: true });
-    fs.copyFileSync(path.join(packDir, PROVENANCE_FILE), path.join(p.labels, PROVENANCE_FILE));
+    fs.mkdirSync(labelsDir, { recursive: true });
+    fs.copyFileSync(path.join(packDir, PROVENANCE_FILE), path.join(labelsDir, PROVENANCE_FILE));
     writeFileAtomic(labelsFile, labels);
-    log(`students: labels from ${packDir} → ${labelsFile}`);
+    log(`${stage}: labels from ${packDir} → ${labelsFile}`);
   }
-  log(`students: cutting from ${teacher.dir} (float16 of ${teacher.from})`);
+  log(`${stage}: ${stage === 'students' ? 'cutting from' : 'training further'} ${teacher.dir} (float16 of ${teacher.from})`);
   return teacher.dir;
 }
