@@ -1,17 +1,20 @@
 """Writes models/turborank-{turbo,tiny}-en/README.md (the model cards) from the numbers of
-`turborank report data/build/results --json` (given as argv[1]) and the shipped configs.
-  python3 scripts/model-cards.py report.json TURBO_RUN TINY_RUN [DATE]
+`turborank report data/build/results --json` (given as argv[1]), the recipe that made them
+(RECIPE, default data/distill-fuse.json) and the shipped configs.
+  python3 scripts/model-cards.py report.json TURBO_RUN TINY_RUN [DATE] [RECIPE]
 """
 import json, sys, os, re
 
 report = json.load(open(sys.argv[1]))
 runs = {'turbo': sys.argv[2], 'tiny': sys.argv[3]}
 date = sys.argv[4] if len(sys.argv) > 4 else '?'
-distill = json.load(open('data/distill.json'))
+recipe = sys.argv[5] if len(sys.argv) > 5 else 'data/distill-fuse.json'
+distill = json.load(open(recipe))
 teacher = distill['teacher']
 matching = teacher['matching']
 ts = teacher['shape']
 grow = teacher.get('grow')
+fuse = teacher.get('fuse')
 base_shape = f"{ts['num_hidden_layers']} × {ts['hidden_size']}"
 teacher_layers = ts['num_hidden_layers'] * (grow.get('times', 2) if grow else 1)
 teacher_shape = f"{teacher_layers} × {ts['hidden_size']}"
@@ -45,7 +48,8 @@ for short, run in runs.items():
     loss = 'Margin-MSE' if 'margin-mse' in run else 'listwise KL'
     swap = {'margin-mse': 'listwise-kl', 'listwise-kl': 'margin-mse'}
     other = next(run.replace(a, b) for a, b in swap.items() if run.endswith(a))
-    student_steps = next(m for m in distill['students']['models'] if run.startswith(m['name'] + '-'))['train']['steps']
+    student = next(m for m in distill['students']['models'] if run.startswith(m['name'] + '-'))
+    student_steps = {**student['train'], **student.get('by_loss', {}).get(run[len(student['name']) + 1:], {})}['steps']
     sq, dq, rq, _ = q(run)
     tunits = teacher['shape']['intermediate_size']
     cuts = []
@@ -77,6 +81,10 @@ for short, run in runs.items():
 
     grown = ('' if not grow else
              f", then grown to {teacher_shape} by stacking its layers on top of themselves (Gong et al. 2019) and\n   fine-tuned {grow['train']['steps']} more steps on the same pairs")
+    fused = ('' if not fuse else
+             f";\n   then it scored the BM25 top 30 of {distill['label']['max_queries']:,} queries, its scores and BM25's were fused per query\n"
+             f"   (z-scores, {1 - fuse.get('bm25_weight', 0.5):.0%} its own, {fuse.get('bm25_weight', 0.5):.0%} BM25's), and it was trained {fuse['train']['steps']} steps with Margin-MSE\n"
+             f"   towards the fused scores (self-distillation: the fusion ranks better than either alone)")
     card = f"""# {name}
 
 A small English cross-encoder reranker: JinaBERT (BERT with a symmetric ALiBi attention bias
@@ -107,7 +115,7 @@ Graham RAG set).
 
 ## Recipe
 
-`turborank distill all --config data/distill.json` (docs/DISTILL.md), as Jina made Reranker
+`turborank distill all --config {recipe}` (docs/DISTILL.md), as Jina made Reranker
 Turbo and Tiny:
 
 1. a teacher, JinaBERT {base_shape}, first taught to match words on synthetic pairs (a
@@ -116,7 +124,7 @@ Turbo and Tiny:
    weights, dropout off: without this, models trained here from random weights never learnt
    to rank), then pre-trained with the masked-LM loss ({teacher['pretrain']['steps']} steps of {teacher['pretrain']['batch_size']} texts), then
    fine-tuned as a cross-encoder on relevance pairs with BM25 hard negatives and one random
-   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy){grown}
+   negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy){grown}{fused}
    (docs/DISTILL.md gives each stage's time);
 2. the teacher scored the BM25 top 30 of {distill['label']['max_queries']:,} queries (most of them never labelled by
    anyone);

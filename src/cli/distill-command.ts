@@ -17,7 +17,7 @@ import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
 import { packRun, packedTeacher, unpackTeacherAndLabels } from '../train/distill/pack.js';
 import { buildStudentData, cutTeacher } from '../train/distill/students.js';
-import { bm25MarginPairs } from '../train/distill/weak.js';
+import { bm25MarginPairs, type MarginPairs } from '../train/distill/weak.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
 
@@ -187,20 +187,10 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         if (latestCheckpoint(p.weak) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
         start = latestCheckpoint(before.folder);
       }
-      const settings = JSON.stringify({ pairs_per_query: weak.pairs_per_query, top: weak.top, seed: weak.seed, queries: sha256File(p.queries) });
-      let made: { queries: number; pairs: number } | undefined;
-      const files = await writeOnce(p.weakData, {
-        'train.jsonl': async () => {
-          const r = await bm25MarginPairs(p.queries, p.documents, { pairsPerQuery: weak.pairs_per_query, top: weak.top, seed: weak.seed });
-          made = r;
-          return r.jsonl;
-        },
-      }, settings);
-      if (made) o.log(`weak: ${made.pairs} pairs with BM25's margins from ${made.queries} queries → ${files['train.jsonl']}`);
-      return train('teacher-weak', c, {
-        ...weak.train,
-        model: { init: start ?? before.folder },
-        data: { train: files['train.jsonl']! }, loss: { name: 'margin-mse' }, output: p.weak,
+      return trainOnMargins('weak', 'teacher-weak', c, {
+        data: p.weakData, output: p.weak, init: start ?? before.folder, schedule: weak.train, what: 'BM25\'s margins',
+        settings: { pairs_per_query: weak.pairs_per_query, top: weak.top, seed: weak.seed, queries: sha256File(p.queries) },
+        make: () => bm25MarginPairs(p.queries, p.documents, { pairsPerQuery: weak.pairs_per_query, top: weak.top, seed: weak.seed }),
       }, o);
     }
     case 'fuse': {
@@ -220,20 +210,10 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         start = latestCheckpoint(before.folder)!;
       }
       const labels = path.join(p.fuseLabels, LABELS_FILE);
-      const settings = JSON.stringify({ bm25_weight: fuse.bm25_weight, pairs_per_query: fuse.pairs_per_query, top: fuse.top, seed: fuse.seed, labels: sha256File(labels), queries: sha256File(p.queries) });
-      let made: { queries: number; pairs: number } | undefined;
-      const files = await writeOnce(p.fuseData, {
-        'train.jsonl': async () => {
-          const r = await fusionMarginPairs(labels, p.queries, p.documents, { bm25Weight: fuse.bm25_weight, pairsPerQuery: fuse.pairs_per_query, top: fuse.top, seed: fuse.seed });
-          made = r;
-          return r.jsonl;
-        },
-      }, settings);
-      if (made) o.log(`fuse: ${made.pairs} pairs with the fused scores' margins from ${made.queries} queries → ${files['train.jsonl']}`);
-      return train('teacher-fused', c, {
-        ...fuse.train,
-        model: { init: start },
-        data: { train: files['train.jsonl']! }, loss: { name: 'margin-mse' }, output: p.fused,
+      return trainOnMargins('fuse', 'teacher-fused', c, {
+        data: p.fuseData, output: p.fused, init: start, schedule: fuse.train, what: 'the fused scores\' margins',
+        settings: { bm25_weight: fuse.bm25_weight, pairs_per_query: fuse.pairs_per_query, top: fuse.top, seed: fuse.seed, labels: sha256File(labels), queries: sha256File(p.queries) },
+        make: () => fusionMarginPairs(labels, p.queries, p.documents, { bm25Weight: fuse.bm25_weight, pairsPerQuery: fuse.pairs_per_query, top: fuse.top, seed: fuse.seed }),
       }, o);
     }
     case 'label': {
@@ -274,6 +254,20 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
     case 'all':
       throw new UsageError('all is not a single stage');
   }
+}
+
+/**
+ * The weak and fuse stages: Margin-MSE pairs made once into `data` (again only when their
+ * settings change), then the teacher trained on them from `init` into `output`.
+ */
+async function trainOnMargins(stage: 'weak' | 'fuse', name: string, c: DistillConfig, t: {
+  data: string; output: string; init: string; schedule: Record<string, unknown>; what: string;
+  settings: Record<string, unknown>; make: () => Promise<MarginPairs>;
+}, o: StageOptions): Promise<void> {
+  let made: MarginPairs | undefined;
+  const files = await writeOnce(t.data, { 'train.jsonl': async () => (made = await t.make()).jsonl }, JSON.stringify(t.settings));
+  if (made) o.log(`${stage}: ${made.pairs} pairs with ${t.what} from ${made.queries} queries → ${files['train.jsonl']}`);
+  return train(name, c, { ...t.schedule, model: { init: t.init }, data: { train: files['train.jsonl']! }, loss: { name: 'margin-mse' }, output: t.output }, o);
 }
 
 /** The teacher's relevance pairs: training, and dev when the data build has it. */
