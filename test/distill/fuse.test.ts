@@ -81,4 +81,12 @@ describe('fusionMarginPairs', () => {
     await assert.rejects(fusionMarginPairs(unknown.labels, unknown.queries, unknown.documents, { bm25Weight: 0.5, pairsPerQuery: 1, top: 1, seed: 1 }),
       (e: unknown) => e instanceof InputError && /query q9 is not in/.test(e.message));
   });
+
+  test('a damaged label line (a logit short, or not a number) is refused with what to do, not fused', async () => {
+    for (const logits of [[1, 0], [1, null, 0]]) {
+      const damaged = files([{ query_id: 'q1', doc_ids: ['a', 'b', 'c'], logits }]);
+      await assert.rejects(fusionMarginPairs(damaged.labels, damaged.queries, damaged.documents, { bm25Weight: 0.5, pairsPerQuery: 1, top: 1, seed: 1 }),
+        (e: unknown) => e instanceof InputError && /q1's line does not give one finite logit per candidate/.test(e.message) && /delete the fusion labels folder/.test(e.hint ?? ''));
+    }
+  });
 });
