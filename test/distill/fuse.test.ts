@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fusedScores, fusionMarginPairs } from '../../src/train/distill/fuse.js';
 import { InputError } from '../../src/errors.js';
+import { readLabels } from '../../src/train/distill/label.js';
 
 function close(a: readonly number[], b: readonly number[], tolerance = 1e-9): void {
   assert.equal(a.length, b.length);
@@ -82,11 +83,17 @@ describe('fusionMarginPairs', () => {
       (e: unknown) => e instanceof InputError && /query q9 is not in/.test(e.message));
   });
 
+  test('a label line cut short mid-write (not JSON) is refused with its line number', () => {
+    const f = files([{ query_id: 'q1', doc_ids: ['a'], logits: [1] }]);
+    fs.appendFileSync(f.labels, '{"query_id":"q2","doc_ids":["a"');
+    assert.throws(() => readLabels(f.labels), (e: unknown) => e instanceof InputError && /labels\.jsonl:2: not a JSON line/.test(e.message));
+  });
+
   test('a damaged label line (a logit short, or not a number) is refused with what to do, not fused', async () => {
     for (const logits of [[1, 0], [1, null, 0]]) {
       const damaged = files([{ query_id: 'q1', doc_ids: ['a', 'b', 'c'], logits }]);
       await assert.rejects(fusionMarginPairs(damaged.labels, damaged.queries, damaged.documents, { bm25Weight: 0.5, pairsPerQuery: 1, top: 1, seed: 1 }),
-        (e: unknown) => e instanceof InputError && /q1's line does not give one finite logit per candidate/.test(e.message) && /delete the fusion labels folder/.test(e.hint ?? ''));
+        (e: unknown) => e instanceof InputError && /labels\.jsonl:1: query q1's line does not give one finite logit per candidate/.test(e.message) && /damaged: delete .*turborank-fuse-/.test(e.hint ?? ''));
     }
   });
 });

@@ -43,9 +43,6 @@ export async function fusionMarginPairs(labelsFile: string, queriesFile: string,
   for (const label of readLabels(labelsFile)) {
     const q = bm25.get(label.query_id);
     if (q === undefined) throw new InputError(`${labelsFile}: query ${label.query_id} is not in ${queriesFile}`, 'the labels come from another data build: delete the fusion labels folder and run the stage again');
-    if (!Array.isArray(label.doc_ids) || !Array.isArray(label.logits) || label.logits.length !== label.doc_ids.length || !label.logits.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      throw new InputError(`${labelsFile}: query ${label.query_id}'s line does not give one finite logit per candidate`, 'the labels file is damaged: delete the fusion labels folder and run the stage again');
-    }
     const byId = new Map(q.candidates.map((c) => [c.id, c.score]));
     const scores = label.doc_ids.map((id) => {
       const s = byId.get(id);

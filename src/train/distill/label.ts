@@ -186,7 +186,28 @@ async function readDocuments(file: string, needed: ReadonlySet<string>): Promise
   return out;
 }
 
-/** Every label line, for building the students' training data. */
+/**
+ * Every label line, for the students' training data and the fusion stage. A damaged line (not
+ * JSON, or not one finite logit per candidate) is refused with its line number, since a
+ * missing or non-numeric logit would otherwise become a training target.
+ */
 export function readLabels(file: string): LabelLine[] {
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LabelLine);
+  const hint = `the labels file is damaged: delete ${path.dirname(file)} and run the stage that wrote it again`;
+  return fs.readFileSync(file, 'utf8').split('\n').flatMap((text, i): LabelLine[] => {
+    if (text === '') return [];
+    let line: Partial<Record<keyof LabelLine, unknown>>;
+    try {
+      line = JSON.parse(text) as Partial<Record<keyof LabelLine, unknown>>;
+    } catch {
+      throw new InputError(`${file}:${i + 1}: not a JSON line (a labelling run stopped mid-write?)`,
+        `run the stage that wrote it again: it resumes and drops a cut-off last line; if this is not the last line, ${hint.replace('the labels file is damaged: ', '')}`);
+    }
+    const { query_id: id, doc_ids: docs, logits } = line;
+    if (typeof id !== 'string') throw new InputError(`${file}:${i + 1}: no query_id`, hint);
+    if (!Array.isArray(docs) || !docs.every((d) => typeof d === 'string') || !Array.isArray(logits) || logits.length !== docs.length
+      || !logits.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new InputError(`${file}:${i + 1}: query ${id}'s line does not give one finite logit per candidate`, hint);
+    }
+    return [{ query_id: id, doc_ids: docs as string[], logits: logits as number[] }];
+  });
 }
