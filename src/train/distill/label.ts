@@ -192,7 +192,8 @@ async function readDocuments(file: string, needed: ReadonlySet<string>): Promise
  * missing or non-numeric logit would otherwise become a training target.
  */
 export function readLabels(file: string): LabelLine[] {
-  const hint = `the labels file is damaged: delete ${path.dirname(file)} and run the stage that wrote it again`;
+  const redo = `delete ${path.dirname(file)} and run the stage that wrote it again`;
+  const hint = `the labels file is damaged: ${redo}`;
   return fs.readFileSync(file, 'utf8').split('\n').flatMap((text, i): LabelLine[] => {
     if (text === '') return [];
     let line: Partial<Record<keyof LabelLine, unknown>>;
@@ -200,7 +201,7 @@ export function readLabels(file: string): LabelLine[] {
       line = JSON.parse(text) as Partial<Record<keyof LabelLine, unknown>>;
     } catch {
       throw new InputError(`${file}:${i + 1}: not a JSON line (a labelling run stopped mid-write?)`,
-        `run the stage that wrote it again: it resumes and drops a cut-off last line; if this is not the last line, ${hint.replace('the labels file is damaged: ', '')}`);
+        `run the stage that wrote it again: it resumes and drops a cut-off last line; if this is not the last line, ${redo}`);
     }
     const { query_id: id, doc_ids: docs, logits } = line;
     if (typeof id !== 'string') throw new InputError(`${file}:${i + 1}: no query_id`, hint);
