@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fusedScores, fusionMarginPairs } from '../../src/train/distill/fuse.js';
 import { InputError } from '../../src/errors.js';
 import { readLabels } from '../../src/train/distill/label.js';
+import { sha256File } from '../../src/checkpoint/files.js';
 
 function close(a: readonly number[], b: readonly number[], tolerance = 1e-9): void {
   assert.equal(a.length, b.length);
@@ -51,9 +52,12 @@ describe('fusionMarginPairs', () => {
       fs.writeFileSync(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
       return file;
     };
+    const queries = write('queries.jsonl', [{ id: 'q1', query: 'copy files', candidates: [{ id: 'a', bm25: 1 }, { id: 'b', bm25: 3 }, { id: 'c', bm25: 2 }] }]);
+    // What the label stage records beside its labels: the query sets it scored.
+    fs.writeFileSync(path.join(dir, 'provenance.json'), JSON.stringify({ data: { queries, queries_sha256: sha256File(queries) } }));
     return {
       labels: write('labels.jsonl', labels),
-      queries: write('queries.jsonl', [{ id: 'q1', query: 'copy files', candidates: [{ id: 'a', bm25: 1 }, { id: 'b', bm25: 3 }, { id: 'c', bm25: 2 }] }]),
+      queries,
       documents: write('documents.jsonl', [{ id: 'a', text: 'doc a' }, { id: 'b', text: 'doc b' }, { id: 'c', text: 'doc c' }]),
     };
   }
@@ -81,6 +85,17 @@ describe('fusionMarginPairs', () => {
     const unknown = files([{ query_id: 'q9', doc_ids: ['a'], logits: [1] }]);
     await assert.rejects(fusionMarginPairs(unknown.labels, unknown.queries, unknown.documents, { bm25Weight: 0.5, pairsPerQuery: 1, top: 1, seed: 1 }),
       (e: unknown) => e instanceof InputError && /query q9 is not in/.test(e.message));
+  });
+
+  test('labels made on other query sets than the data holds now are refused before any pair is made', async () => {
+    const f = files([{ query_id: 'q1', doc_ids: ['a', 'b', 'c'], logits: [3, 2, 1] }]);
+    // The same ids, another text: what a rebuild with another pipeline config can leave.
+    fs.writeFileSync(f.queries, fs.readFileSync(f.queries, 'utf8').replace('copy files', 'move files'));
+    await assert.rejects(fusionMarginPairs(f.labels, f.queries, f.documents, { bm25Weight: 0.5, pairsPerQuery: 1, top: 1, seed: 1 }),
+      (e: unknown) => e instanceof InputError && /labels query sets with sha256 .* but .*queries\.jsonl is now/.test(e.message) && /label this data again/.test(e.hint ?? ''));
+    fs.rmSync(path.join(path.dirname(f.labels), 'provenance.json'));
+    await assert.rejects(fusionMarginPairs(f.labels, f.queries, f.documents, { bm25Weight: 0.5, pairsPerQuery: 1, top: 1, seed: 1 }),
+      (e: unknown) => e instanceof InputError && /provenance\.json: no such file/.test(e.message));
   });
 
   test('a label line cut short mid-write (not JSON) is refused with its line number', () => {

@@ -7,8 +7,9 @@
  * either (docs/DISTILL.md), so the teacher learns from a ranking better than its own; the
  * fused teacher is what labels and what the students are cut from.
  */
+import path from 'node:path';
 import { InputError } from '../../errors.js';
-import { readLabels } from './label.js';
+import { checkLabelsMatchQueries, readLabels } from './label.js';
 import { marginPairs, readBm25Lists, type MarginPairs, type ScoredList, type WeakPairsOptions } from './weak.js';
 
 /** Mean and population standard deviation. */
@@ -38,6 +39,7 @@ export interface FusionPairsOptions extends WeakPairsOptions {
 
 /** Margin-MSE pairs on the fused scores of every labelled query (labels.jsonl against queries.jsonl's BM25 scores). */
 export async function fusionMarginPairs(labelsFile: string, queriesFile: string, documentsFile: string, o: FusionPairsOptions): Promise<MarginPairs> {
+  checkLabelsMatchQueries(path.dirname(labelsFile), queriesFile);
   const bm25 = await readBm25Lists(queriesFile);
   const lists: ScoredList[] = [];
   for (const label of readLabels(labelsFile)) {

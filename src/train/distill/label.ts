@@ -150,6 +150,24 @@ function resumeState(labelsFile: string, provenanceFile: string, now: LabelProve
   return ids;
 }
 
+/**
+ * Refuses labels made on other query sets than `queriesFile` holds now (the data rebuilt with
+ * another pipeline config, or from changed sources): their candidate ids may still resolve,
+ * to texts the teacher never scored, which would train on silently wrong targets.
+ */
+export function checkLabelsMatchQueries(labelsDir: string, queriesFile: string): void {
+  const provenanceFile = path.join(labelsDir, PROVENANCE_FILE);
+  if (!fs.existsSync(provenanceFile)) {
+    throw new InputError(`${provenanceFile}: no such file, so nothing says which query sets ${labelsDir} labelled`, `delete ${labelsDir} and run the stage that wrote it again`);
+  }
+  const made = readProvenance(provenanceFile).data.queries_sha256;
+  const now = sha256File(queriesFile);
+  if (made !== now) {
+    throw new InputError(`${labelsDir} labels query sets with sha256 ${made.slice(0, 12)}…, but ${queriesFile} is now ${now.slice(0, 12)}… (the data was rebuilt from another pipeline config or changed sources)`,
+      `rebuild the data as it was when these labels were made, or delete ${labelsDir} and label this data again`);
+  }
+}
+
 export function readProvenance(file: string): LabelProvenance {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as LabelProvenance;
 }

@@ -14,7 +14,7 @@ import { sha256File } from '../../checkpoint/files.js';
 import { copyTokenizerFiles } from '../checkpoints.js';
 import { seededRandom } from '../data.js';
 import { distillPaths, type DistillConfig, type ModelShape, type StudentConfig } from './config.js';
-import { LABELS_FILE, readLabels, type LabelLine } from './label.js';
+import { checkLabelsMatchQueries, LABELS_FILE, readLabels, type LabelLine } from './label.js';
 import { columnNormSquared, narrowResidual, rowNormSquared, type Tensor } from './narrow.js';
 
 export interface StudentData {
@@ -28,6 +28,7 @@ export async function buildStudentData(c: DistillConfig, log: (line: string) => 
   const p = distillPaths(c);
   const labelsFile = path.join(p.labels, LABELS_FILE);
   if (!fs.existsSync(labelsFile)) throw new TurborankError(`no labels in ${p.labels}`, 'run `turborank distill label` first');
+  checkLabelsMatchQueries(p.labels, p.queries);
   const out: StudentData = { marginMse: path.join(p.studentData, 'margin-mse.jsonl'), listwise: path.join(p.studentData, 'listwise.jsonl'), listSize: c.students.list_size };
   // Made again only when the labels or the settings changed (a student resumed on other data would mix the two).
   const settingsFile = path.join(p.studentData, 'settings.json');
