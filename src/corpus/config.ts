@@ -27,6 +27,13 @@ const schema = z.object({
     /** Or dictd NAME.index files (with NAME.dict.dz or NAME.dict beside them). */
     files: z.array(z.string()).default([]),
     licence: licence.optional(),
+    /**
+     * Retrieval tasks' documents start with their headword ("sigmet: a weather advisory …"),
+     * as a glossary page or web answer does. Without it, a definition rarely holds the word
+     * asked about while BM25's negatives (other entries that use it) do, so "what is X" pairs
+     * teach a reranker that containing X counts against a document.
+     */
+    headword_in_document: z.boolean().default(false),
   }).strict().optional(),
   man_pages: z.object({
     packages: z.array(z.string()).default([]),

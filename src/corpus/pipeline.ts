@@ -88,11 +88,13 @@ export async function runDataStep(step: DataStep, config: DataConfig, options: S
     case 'queries': {
       const { guard, sources } = await prepare(config, log);
       const { tasks, dropped } = buildTasks(sources, guard, { seed: config.seed, maxPool: config.pool_documents, documentChars: step === 'pairs' ? config.pairs.document_chars : config.queries.document_chars,
-        titlePairs: config.beir.filter((b) => b.title_pairs).map((b) => path.basename(b.dir)) });
+        titlePairs: config.beir.filter((b) => b.title_pairs).map((b) => path.basename(b.dir)),
+        headwordInDocument: config.dictionaries?.headword_in_document ?? false });
       const result = step === 'pairs' ? buildPairs(config, tasks, log) : buildQuerySets(config, tasks, log);
       await checkOutputs(guard, config, result.outputs, log);
       const counts = { ...result.counts, eval_queries_dropped: dropped.evalQueries, eval_documents_dropped: dropped.evalDocuments, pool_documents: Object.fromEntries(tasks.map((t) => [t.name, t.documents.length])) };
-      return [finish(path.join(config.output, step), result.outputs, counts, sources.records, { ...(step === 'pairs' ? config.pairs : config.queries), pool_documents: config.pool_documents })];
+      return [finish(path.join(config.output, step), result.outputs, counts, sources.records, { ...(step === 'pairs' ? config.pairs : config.queries), pool_documents: config.pool_documents,
+        ...(config.dictionaries?.headword_in_document ? { dictionary_headword_in_document: true } : {}) })];
     }
     case 'check': {
       const guard = await EvalGuard.load(config);

@@ -4,7 +4,8 @@
  * both drawn from these, so they share one definition of "query" and "document".
  *
  *   debian            a package's one-line summary → its long description          (derived)
- *   dict:<name>       a headword, as a short question → its definition            (derived)
+ *   dict:<name>       a headword, as a short question → its definition            (derived;
+ *                     `headword: definition` where the config's dictionaries set headword_in_document)
  *   man               a page's NAME one-liner → its DESCRIPTION section           (derived)
  *   beir:<name>       train-split queries → their qrels (grade ≥ 1)               (labelled)
  *   rag:<name>        LLM-written questions → the chunk they came from            (labelled)
@@ -52,6 +53,8 @@ export interface TaskOptions {
   readonly documentChars: number;
   /** BEIR datasets (by folder name) whose titles also make title → abstract pairs. */
   readonly titlePairs?: readonly string[];
+  /** Dictionary documents are `headword: definition` instead of the definition alone. */
+  readonly headwordInDocument?: boolean;
 }
 
 export interface DropCounts {
@@ -103,7 +106,7 @@ export function buildTasks(sources: Sources, guard: EvalGuard, options: TaskOpti
   }
   for (const [name, entries] of [...byDictionary].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const random = streamFor(options.seed, `templates:${name}`);
-    const docs = entries.map((e, i) => ({ id: `${i}`, text: e.definition }));
+    const docs = entries.map((e, i) => ({ id: `${i}`, text: options.headwordInDocument ? `${e.headword}: ${e.definition}` : e.definition }));
     const queries = entries
       .map((e, i) => ({ e, i }))
       .filter(({ e }) => /\p{L}{2}/u.test(e.headword) && e.definition.length >= 20)

@@ -166,6 +166,35 @@ describe('turborank data on a tiny world', () => {
     assert.equal(lines(path.join(out, 'pairs', 'train.jsonl')).some((p) => p.source === 'beir:tiny-title-abstract'), false, 'off by default');
   });
 
+  test('dictionaries.headword_in_document: each definition starts with its headword, so the word asked about is in its answer; off by default', async () => {
+    const headed = readDataConfig(world.variant('headed', (c) => {
+      c.dictionaries = { files: ['dict/foldoc.index', 'dict/wn.index'], licence: 'test data', headword_in_document: true };
+    }), path.join(world.root, 'headed-out'));
+    await runDataStep('sources', headed, quiet);
+    await runDataStep('pairs', headed, quiet);
+    await runDataStep('queries', headed, quiet);
+    const positives = (dir: string): Map<string, string> => new Map(['train.jsonl', 'dev.jsonl'].flatMap((f) => lines(path.join(dir, 'pairs', f)))
+      .filter((p) => String(p.source).startsWith('dict:') && p.label === 1)
+      .map((p) => [`${String(p.source)}|${String(p.query_id)}|${String(p.query)}`, String(p.document)]));
+    const plain = positives(out);
+    const headedPositives = positives(headed.output);
+    assert.ok(plain.size > 0);
+    // Every question asked before is asked again (one with no BM25 negative before may now have one, and join).
+    for (const [key, definition] of plain) {
+      const document = headedPositives.get(key);
+      assert.ok(document !== undefined, `${key} still asked`);
+      const headword = document.slice(0, Math.max(0, document.length - definition.length - 2));
+      assert.equal(document, `${headword}: ${definition}`, `${key}: "headword: " and the definition`);
+      assert.ok(headword.length > 0 && key.toLowerCase().includes(headword.toLowerCase()), `${key}: the word asked about (${headword}) is in its answer`);
+      assert.ok(!definition.startsWith(`${headword}: `), 'not by default');
+    }
+    const manifest = JSON.parse(fs.readFileSync(path.join(headed.output, 'pairs', 'manifest.json'), 'utf8')) as { settings: Record<string, unknown> };
+    assert.equal(manifest.settings.dictionary_headword_in_document, true, 'recorded in the manifest');
+    const queryDocuments = new Map(lines(path.join(headed.output, 'queries', 'documents.jsonl')).map((d) => [String(d.id), String(d.text)]));
+    const dictQuery = lines(path.join(headed.output, 'queries', 'queries.jsonl')).find((q) => String(q.source).startsWith('dict:'))!;
+    assert.ok((dictQuery.candidates as { id: string }[]).every((c) => /^[^:]+: /.test(queryDocuments.get(c.id)!)), 'the query sets\' dictionary candidates too');
+  });
+
   test('is deterministic: the same config and seed give the same bytes', async () => {
     const again = readDataConfig(world.config, path.join(world.root, 'again'));
     const second = [...await runDataStep('corpus', again, quiet), ...await runDataStep('pairs', again, quiet)];
