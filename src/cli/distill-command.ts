@@ -36,7 +36,8 @@ Stages:
   pretrain   the teacher's masked-LM pre-training on corpus/pretrain.jsonl, from the last
              matching checkpoint or a new model (RUN/teacher-pretrain)
   finetune   the teacher as a JinaBERT cross-encoder on pairs/train.jsonl, bce, dev on
-             pairs/dev.jsonl, from the MLM checkpoint (RUN/teacher)
+             pairs/dev.jsonl, from the MLM checkpoint (RUN/teacher); stops when its last
+             dev MRR is below teacher.min_dev_mrr (a collapsed fine-tuning)
   grow       when teacher.grow is set: the fine-tuned teacher's layers stacked times over
              (RUN/teacher-stack), trained further on the same pairs (RUN/teacher-grown);
              the grown teacher is then the one that labels and that students are cut from
@@ -137,7 +138,9 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
           model: previous !== undefined ? { init: latestCheckpoint(previous)! } : newTeacher(c),
           data: { train: files['train.jsonl']!, dev: files['dev.jsonl']! }, loss: { name: 'bce' }, output: p.matching(n),
         }, o);
-        requireLearnt(p.matching(n), n, matching.min_dev_mrr, o);
+        requireLearnt(p.matching(n), { minMrr: matching.min_dev_mrr, key: 'teacher.matching.min_dev_mrr', what: 'it did not learn to match words',
+          advice: `delete ${p.matching(n)} and run \`turborank distill match\` again with another teacher.matching.seed, a lower learning rate or more steps for stage ${n}`,
+          missing: 'set eval_every in teacher.matching.train (at most the stage\'s steps)' }, o);
       }
       return;
     }
@@ -146,11 +149,12 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       const init = latestCheckpoint(p.pretrain);
       // Fine-tuning from a half pre-trained encoder would quietly give a weaker teacher.
       if (latestCheckpoint(p.finetune) === undefined) requireFinished(p.pretrain, c.teacher.pretrain, 'pretrain', 'teacher.pretrain.steps');
-      return train('teacher', c, {
+      await train('teacher', c, {
         ...c.teacher.finetune,
         model: init !== undefined ? { init } : newTeacher(c),
         data: relevancePairs(p), loss: { name: 'bce' }, output: p.finetune,
       }, o);
+      return requireRanking(c, p.finetune, 'finetune', 'teacher.finetune', o);
     }
     case 'grow': {
       const grow = c.teacher.grow;
@@ -164,11 +168,12 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         const layers = stackTeacher(latestCheckpoint(p.finetune)!, grow.times, p.stacked);
         o.log(`grow: ${c.teacher.shape.num_hidden_layers} layers stacked to ${layers} → ${p.stacked}`);
       }
-      return train('teacher-grown', c, {
+      await train('teacher-grown', c, {
         ...grow.train,
         model: { init: p.stacked },
         data: relevancePairs(p), loss: { name: 'bce' }, output: p.grown,
       }, o);
+      return requireRanking(c, p.grown, 'grow', 'teacher.grow.train', o);
     }
     case 'weak': {
       const weak = c.teacher.weak;
@@ -325,24 +330,51 @@ async function train(name: string, c: DistillConfig, raw: Record<string, unknown
   await runTrain({ config: file, resume: latest !== undefined, quiet: o.quiet }, []);
 }
 
+/** What requireLearnt checks a stage's last dev MRR against, and what it says when it fails. */
+interface LearntCheck {
+  readonly minMrr: number;
+  /** The config key of minMrr, for the message. */
+  readonly key: string;
+  /** What a low MRR means for this stage. */
+  readonly what: string;
+  readonly advice: string;
+  /** What to do when the stage has no dev evaluation. */
+  readonly missing: string;
+}
+
 /**
- * Refuses to go on from a matching stage that did not learn: training here can take off and
- * then fall back to a constant output (docs/DISTILL.md), and every later stage would start
- * from that.
+ * Refuses to go on from a training stage that did not learn to rank its dev pairs: training
+ * here can take off and then fall back to a constant output (docs/DISTILL.md), and every later
+ * stage would start from that.
  */
-function requireLearnt(folder: string, stage: number, minMrr: number, o: StageOptions): void {
+function requireLearnt(folder: string, check: LearntCheck, o: StageOptions): void {
+  const name = path.basename(folder);
   const log = path.join(folder, 'train_log.jsonl');
   const dev = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"dev"'))
     .map((l) => (JSON.parse(l) as { step: number; dev: { mrr?: number } })).at(-1);
-  if (dev === undefined) throw new TurborankError(`${log}: no dev evaluation`, 'set eval_every in teacher.matching.train (at most the stage\'s steps)');
+  if (dev === undefined) throw new TurborankError(`${log}: no dev evaluation`, check.missing);
   const mrr = dev.dev.mrr ?? 0;
-  if (mrr < minMrr) {
+  if (mrr < check.minMrr) {
     throw new TurborankError(
-      `teacher-match-${stage} ended at dev MRR ${mrr.toFixed(4)} (step ${dev.step}), below teacher.matching.min_dev_mrr ${minMrr}: it did not learn to match words`,
-      `delete ${folder} and run \`turborank distill match\` again with another teacher.matching.seed, a lower learning rate or more steps for stage ${stage}`,
+      `${name} ended at dev MRR ${mrr.toFixed(4)} (step ${dev.step}), below ${check.key} ${check.minMrr}: ${check.what}`,
+      check.advice,
     );
   }
-  o.log(`teacher-match-${stage}: dev MRR ${mrr.toFixed(4)} at step ${dev.step}`);
+  o.log(`${name}: dev MRR ${mrr.toFixed(4)} at step ${dev.step}`);
+}
+
+/** requireLearnt for the fine-tuned or grown teacher, when the data has dev pairs to rank. */
+function requireRanking(c: DistillConfig, folder: string, stage: 'finetune' | 'grow', settings: string, o: StageOptions): void {
+  const p = distillPaths(c);
+  if (!fs.existsSync(p.pairsDev)) {
+    o.log(`${stage}: no ${p.pairsDev}, so teacher.min_dev_mrr is not checked`);
+    return;
+  }
+  requireLearnt(folder, {
+    minMrr: c.teacher.min_dev_mrr, key: 'teacher.min_dev_mrr', what: 'its scores barely rank (fine-tuning can collapse to near-constant scores; docs/DISTILL.md, "Known problem")',
+    advice: `delete ${folder} and run \`turborank distill ${stage}\` again with another ${settings}.seed or a lower ${settings}.learning_rate`,
+    missing: `set ${settings}.eval_every (at most its steps), so that the teacher is checked on ${p.pairsDev}`,
+  }, o);
 }
 
 /** Refuses to go on from a training stage that has not reached its configured steps. */

@@ -62,7 +62,7 @@ describe('turborank distill on a tiny data build', () => {
     config = path.join(dir, 'distill.json');
     fs.writeFileSync(config, JSON.stringify({
       run: 'run', data: 'build', tokenizer: 'build/vocab/tokenizer.json',
-      teacher: { shape: TEACHER, tied_query_key_std: 0.1, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } }, weak: { pairs_per_query: 2, top: 2, seed: 5, train: SCHEDULE }, fuse: { pairs_per_query: 2, top: 2, seed: 7, train: SCHEDULE } },
+      teacher: { shape: TEACHER, tied_query_key_std: 0.1, min_dev_mrr: 0, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } }, weak: { pairs_per_query: 2, top: 2, seed: 5, train: SCHEDULE }, fuse: { pairs_per_query: 2, top: 2, seed: 7, train: SCHEDULE } },
       label: { max_length: 48, batch_size: 8, flush_every: 2, threads: 1 },
       students: {
         pairs_per_query: 2, list_size: 3, seed: 3,
@@ -331,6 +331,19 @@ describe('turborank distill on a tiny data build', () => {
     const r = await runCli(['distill', 'match', '--config', strict], { timeoutMs: 60_000 });
     assertFailure(r, 1, /teacher-match-1 ended at dev MRR 0\.\d{4} \(step 2\), below teacher\.matching\.min_dev_mrr 1: it did not learn to match words/, /another teacher\.matching\.seed/);
     assert.doesNotMatch(r.stderr, /teacher-match-2/, 'stage 2 does not start from it');
+  });
+
+  test('a fine-tuned or grown teacher that does not rank its dev pairs stops the recipe, with what to do', async () => {
+    const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, unknown>>;
+    const strict = path.join(dir, 'strict-teacher.json');
+    fs.writeFileSync(strict, JSON.stringify({ ...base, teacher: { ...base.teacher, min_dev_mrr: 1 } }));
+    const r = await runCli(['distill', 'finetune', '--config', strict], { timeoutMs: 60_000 });
+    assertFailure(r, 1, /teacher ended at dev MRR 0\.\d{4} \(step 3\), below teacher\.min_dev_mrr 1: its scores barely rank/, /run `turborank distill finetune` again with another teacher\.finetune\.seed/);
+    const grown = await runCli(['distill', 'grow', '--config', strict], { timeoutMs: 60_000 });
+    assertFailure(grown, 1, /teacher-grown ended at dev MRR 0\.\d{4} \(step 3\), below teacher\.min_dev_mrr 1/, /teacher\.grow\.train\.learning_rate/);
+    const passed = await runCli(['distill', 'finetune', '--config', config], { timeoutMs: 60_000 });
+    assert.equal(passed.code, 0, passed.stderr);
+    assert.match(passed.stderr, /teacher: dev MRR 0\.\d{4} at step 3/);
   });
 
   test('labelling, growing, weak training or fusion from a teacher short of its configured steps is refused', async () => {

@@ -82,6 +82,13 @@ const schema = z.object({
     }).strict().optional(),
     finetune: trainSettings,
     /**
+     * The fine-tuned (and the grown) teacher's last dev MRR on pairs/dev.jsonl (chance about
+     * 0.46 with one positive and four negatives) must reach this, or the recipe stops there:
+     * fine-tuning here can collapse to near-constant scores (docs/DISTILL.md, "Known problem"),
+     * and labels and students made from such a teacher would be silently worthless.
+     */
+    min_dev_mrr: z.number().min(0).max(1).default(0.7),
+    /**
      * Growing the fine-tuned teacher deeper (progressive stacking, Gong et al. 2019): its layers
      * copied on top of themselves `times` over (6 → 12 for 2), then trained further on the same
      * pairs with `train`'s schedule. The grown model is then the teacher that labels and that
