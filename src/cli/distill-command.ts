@@ -15,7 +15,7 @@ import { stackTeacher } from '../train/distill/grow.js';
 import { LABELS_FILE, labelQueries } from '../train/distill/label.js';
 import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
-import { packRun, packedTeacher, unpackTeacherAndLabels } from '../train/distill/pack.js';
+import { packLabelsMatchQueries, packRun, packedTeacher, unpackTeacherAndLabels } from '../train/distill/pack.js';
 import { buildStudentData, cutTeacher } from '../train/distill/students.js';
 import { bm25MarginPairs, type MarginPairs } from '../train/distill/weak.js';
 import { stringOption } from './main.js';
@@ -49,7 +49,8 @@ Stages:
              (RUN/fuse-labels), its logits and BM25's scores are fused per query
              (z-scores), and it is trained further with margin-mse on the fused scores
              (RUN/fuse-data, RUN/teacher-fused), which then labels and is cut;
-             with --from-pack DIR, from a pack's teacher and its labels instead
+             with --from-pack DIR, from a pack's teacher and its labels instead (the
+             teacher labels afresh when the data's query sets have changed since)
   label      the teacher scores the BM25 candidates of queries/queries.jsonl
              (RUN/labels/labels.jsonl with provenance.json)
   students   each student trained on the labels with margin-mse and/or listwise-kl
@@ -207,8 +208,14 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       requireFile(p.queries, 'turborank data queries');
       const before = teacherBeforeFusion(c);
       let start: string;
-      if (o.fromPack !== undefined) {
+      if (o.fromPack !== undefined && packLabelsMatchQueries(o.fromPack, p.queries)) {
         start = unpackTeacherAndLabels(c, o.fromPack, before.shape, o.log, 'fuse', p.fuseLabels);
+      } else if (o.fromPack !== undefined) {
+        // The pack's labels are of other query sets (data rebuilt with another pipeline config):
+        // its teacher labels this data, as the teacher so far would without --from-pack.
+        start = packedTeacher(c, o.fromPack, before.shape).dir;
+        o.log(`fuse: ${o.fromPack}'s labels were made on other query sets than ${p.queries}; its teacher labels them again`);
+        await labelQueries(c, { command: o.command, log: o.log, teacher: before, model: start, out: p.fuseLabels, name: 'fuse' });
       } else {
         if (latestCheckpoint(p.fused) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
         await labelQueries(c, { command: o.command, log: o.log, teacher: before, out: p.fuseLabels, name: 'fuse' });

@@ -312,6 +312,33 @@ describe('turborank distill on a tiny data build', () => {
     assert.equal((JSON.parse(fs.readFileSync(path.join(run3, 'configs', 'teacher-fused.json'), 'utf8')) as { model: { init: string } }).model.init, path.join(pack, 'teacher'));
     assert.equal((JSON.parse(fs.readFileSync(path.join(run3, 'teacher-fused', 'latest.json'), 'utf8')) as { step: number }).step, 3);
     assert.ok(!fs.existsSync(path.join(run3, 'teacher-weak')) && !fs.existsSync(path.join(run3, 'labels')), 'nothing else ran');
+    // On data rebuilt since (other query texts), the pack's teacher labels this data afresh for the fusion.
+    const otherData = path.join(dir, 'build-other');
+    fs.cpSync(path.join(dir, 'build'), otherData, { recursive: true });
+    const otherQueries = path.join(otherData, 'queries', 'queries.jsonl');
+    const lines = fs.readFileSync(otherQueries, 'utf8').split('\n');
+    const first = JSON.parse(lines[0]!) as { id: string; query: string };
+    lines[0] = JSON.stringify({ ...first, query: `${first.query} again` });
+    fs.writeFileSync(otherQueries, lines.join('\n'));
+    const relabelRun = path.join(dir, 'fuse-relabel.json');
+    fs.writeFileSync(relabelRun, JSON.stringify({ ...base, run: 'run-fuse-relabel', data: 'build-other' }));
+    const relabelled = await runCli(['distill', 'fuse', '--config', relabelRun, '--from-pack', pack], { timeoutMs: 60_000 });
+    assert.equal(relabelled.code, 0, relabelled.stderr);
+    assert.match(relabelled.stderr, /labels were made on other query sets than .*build-other.*queries\.jsonl; its teacher labels them again/);
+    const run4 = path.join(dir, 'run-fuse-relabel');
+    const provenance = JSON.parse(fs.readFileSync(path.join(run4, 'fuse-labels', 'provenance.json'), 'utf8')) as { teacher: { checkpoint: string }; data: { queries_sha256: string } };
+    assert.deepEqual([provenance.teacher.checkpoint, provenance.data.queries_sha256], [path.join(pack, 'teacher'), sha256(otherQueries)]);
+    const packLabels = fs.readFileSync(path.join(run, 'labels', 'labels.jsonl'), 'utf8').trim().split('\n');
+    const newLabels = fs.readFileSync(path.join(run4, 'fuse-labels', 'labels.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(newLabels.length, packLabels.length, 'every query labelled again');
+    // The same teacher (float16 in the pack) gives the unchanged queries the same scores.
+    const logits = (all: string[]): Map<string, number[]> => new Map(all.map((l) => JSON.parse(l) as { query_id: string; logits: number[] }).map((l) => [l.query_id, l.logits]));
+    const before = logits(packLabels);
+    for (const [id, after] of logits(newLabels)) {
+      if (id === first.id) continue;
+      assert.ok(after.every((x, i) => Math.abs(x - before.get(id)![i]!) < 0.05), `${id}: ${String(after)} against ${String(before.get(id))}`);
+    }
+    assert.equal((JSON.parse(fs.readFileSync(path.join(run4, 'teacher-fused', 'latest.json'), 'utf8')) as { step: number }).step, 3);
     fs.appendFileSync(path.join(run2, 'labels', 'labels.jsonl'), '\n');
     assertFailure(await runCli(['distill', 'students', '--config', again, '--from-pack', pack]), 1, /holds other labels than/, /delete .*labels to take the pack's/);
     const deeper = path.join(dir, 'from-pack-deeper.json');

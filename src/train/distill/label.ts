@@ -53,6 +53,8 @@ export interface LabelOptions {
   readonly log: (line: string) => void;
   /** The teacher that labels (finalTeacher by default). */
   readonly teacher?: FinalTeacher;
+  /** A model folder that labels instead of the teacher's latest checkpoint (a pack's teacher). */
+  readonly model?: string;
   /** The labels folder (RUN/labels by default). */
   readonly out?: string;
   /** What the log lines start with (default 'label'). */
@@ -65,7 +67,7 @@ export async function labelQueries(c: DistillConfig, options: LabelOptions): Pro
   const final = options.teacher ?? finalTeacher(c);
   const out = options.out ?? p.labels;
   const name = options.name ?? 'label';
-  const teacher = latestCheckpoint(final.folder);
+  const teacher = options.model ?? latestCheckpoint(final.folder);
   if (teacher === undefined) throw new TurborankError(`no teacher checkpoint in ${final.folder}`, `run \`turborank distill ${final.stage}\` first`);
   for (const f of [p.queries, p.documents, p.queriesManifest]) {
     if (!fs.existsSync(f)) throw new InputError(`${f}: no such file`, 'build the query sets first: turborank data queries (see docs/DATA.md)');

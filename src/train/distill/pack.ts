@@ -107,6 +107,16 @@ function teacherOf(pack: CheckedPack, c: DistillConfig, teacherShape: ModelShape
 }
 
 /**
+ * Whether DIR's labels were made on the query sets `queriesFile` holds now (their provenance's
+ * sha256). `distill fuse --from-pack` labels the data again with the pack's teacher when not.
+ */
+export function packLabelsMatchQueries(packDir: string, queriesFile: string): boolean {
+  const pack = new CheckedPack(packDir);
+  pack.entry(PROVENANCE_FILE);
+  return readProvenance(path.join(packDir, PROVENANCE_FILE)).data.queries_sha256 === sha256File(queriesFile);
+}
+
+/**
  * For `distill students|fuse --from-pack DIR`: packedTeacher, and the labels made by that teacher
  * (their provenance names the checkpoint it was packed from), restored into `labelsDir` (RUN/labels
  * by default; or found already there). Returns DIR/teacher, the model students are cut from (or
