@@ -162,12 +162,16 @@ export function checkLabelsMatchQueries(labelsDir: string, queriesFile: string):
   if (!fs.existsSync(provenanceFile)) {
     throw new InputError(`${provenanceFile}: no such file, so nothing says which query sets ${labelsDir} labelled`, `delete ${labelsDir} and run the stage that wrote it again`);
   }
-  const made = readProvenance(provenanceFile).data.queries_sha256;
-  const now = sha256File(queriesFile);
+  const { made, now } = queriesOfLabels(provenanceFile, queriesFile);
   if (made !== now) {
     throw new InputError(`${labelsDir} labels query sets with sha256 ${made.slice(0, 12)}…, but ${queriesFile} is now ${now.slice(0, 12)}… (the data was rebuilt from another pipeline config or changed sources)`,
       `rebuild the data as it was when these labels were made, or delete ${labelsDir} and label this data again`);
   }
+}
+
+/** The queries sha256 a provenance file names, and that of `queriesFile` now: equal when the labels fit the data. */
+export function queriesOfLabels(provenanceFile: string, queriesFile: string): { made: string; now: string } {
+  return { made: readProvenance(provenanceFile).data.queries_sha256, now: sha256File(queriesFile) };
 }
 
 export function readProvenance(file: string): LabelProvenance {

@@ -13,7 +13,7 @@ import { sha256File, writeFileAtomic } from '../../checkpoint/files.js';
 import { copyTokenizerFiles, latestCheckpoint } from '../checkpoints.js';
 import { FileError, InputError } from '../../errors.js';
 import { distillPaths, finalTeacher, type DistillConfig, type ModelShape } from './config.js';
-import { LABELS_FILE, PROVENANCE_FILE, readProvenance } from './label.js';
+import { LABELS_FILE, PROVENANCE_FILE, queriesOfLabels, readProvenance } from './label.js';
 
 export interface PackedFile {
   readonly file: string;
@@ -109,11 +109,13 @@ function teacherOf(pack: CheckedPack, c: DistillConfig, teacherShape: ModelShape
 /**
  * Whether DIR's labels were made on the query sets `queriesFile` holds now (their provenance's
  * sha256). `distill fuse --from-pack` labels the data again with the pack's teacher when not.
+ * The pack itself is checked against its manifest by the call that then takes from it.
  */
 export function packLabelsMatchQueries(packDir: string, queriesFile: string): boolean {
-  const pack = new CheckedPack(packDir);
-  pack.entry(PROVENANCE_FILE);
-  return readProvenance(path.join(packDir, PROVENANCE_FILE)).data.queries_sha256 === sha256File(queriesFile);
+  // No provenance (or no pack): unpackTeacherAndLabels says what is missing.
+  if (!fs.existsSync(path.join(packDir, PROVENANCE_FILE))) return true;
+  const { made, now } = queriesOfLabels(path.join(packDir, PROVENANCE_FILE), queriesFile);
+  return made === now;
 }
 
 /**
