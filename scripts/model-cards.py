@@ -18,6 +18,8 @@ fuse = teacher.get('fuse')
 base_shape = f"{ts['num_hidden_layers']} × {ts['hidden_size']}"
 teacher_layers = ts['num_hidden_layers'] * (grow.get('times', 2) if grow else 1)
 teacher_shape = f"{teacher_layers} × {ts['hidden_size']}"
+pipeline = json.load(open('data/pipeline.json'))
+headword = pipeline.get('dictionaries', {}).get('headword_in_document', False)
 # the default, as src/rerank/default-model.ts sets it
 default = re.search(r"DEFAULT_MODEL: ShippedModel = '(\w+)'", open('src/rerank/default-model.ts').read()).group(1)
 
@@ -85,6 +87,12 @@ for short, run in runs.items():
              f";\n   then it scored the BM25 top 30 of {distill['label']['max_queries']:,} queries, its scores and BM25's were fused per query\n"
              f"   (z-scores, {1 - fuse.get('bm25_weight', 0.5):.0%} its own, {fuse.get('bm25_weight', 0.5):.0%} BM25's), and it was trained {fuse['train']['steps']} steps with Margin-MSE\n"
              f"   towards the fused scores (self-distillation: the fusion ranks better than either alone)")
+    # The shipped teacher's stages before fusion ran in an earlier session, on the data as it was
+    # before dictionary documents held their headword (data/distill-pack, docs/DISTILL.md).
+    origin = ('' if not (fuse and headword) else
+              ";\n   the stages before the fusion ran in an earlier session, on the same sources before their\n"
+              "   dictionary documents held the headword (the teacher of data/distill-pack); the fusion,\n"
+              "   the labels and the students on the data above")
     card = f"""# {name}
 
 A small English cross-encoder reranker: JinaBERT (BERT with a symmetric ALiBi attention bias
@@ -104,7 +112,7 @@ Everything was built offline by `turborank data all --config data/pipeline.json`
 - Debian package metadata (names, one-line and long descriptions; each package's own licence,
   Debian main);
 - dictionaries and glossaries from Debian packages: GCIDE (GPL-2+), WordNet 3.0 (WordNet
-  licence), FOLDOC (GFDL-1.1+), the Jargon File (public domain);
+  licence), FOLDOC (GFDL-1.1+), the Jargon File (public domain){';' + chr(10) + '  each headword asked about in a few phrasings ("what is X", "define X", …), the answer its' + chr(10) + '  entry as `headword: definition`' if headword else ''};
 - manual pages (`manpages`, `manpages-dev`: mostly the Linux man-pages copyleft licence);
 - SciFact's corpus and train split queries and qrels (CC BY-NC 2.0), and the corpus's paper
   titles as queries for their own abstracts; never its test queries or qrels;
@@ -125,7 +133,7 @@ Turbo and Tiny:
    to rank), then pre-trained with the masked-LM loss ({teacher['pretrain']['steps']} steps of {teacher['pretrain']['batch_size']} texts), then
    fine-tuned as a cross-encoder on relevance pairs with BM25 hard negatives and one random
    negative per query ({teacher['finetune']['steps']} steps of {teacher['finetune']['batch_size']} pairs, binary cross-entropy){grown}{fused}
-   (docs/DISTILL.md gives each stage's time);
+   (docs/DISTILL.md gives each stage's time){origin};
 2. the teacher scored the BM25 top 30 of {distill['label']['max_queries']:,} queries (most of them never labelled by
    anyone);
 3. this student started from the teacher's embeddings, its first {f'{layers} layers' if layers > 1 else 'layer'}{pruned} and its classifier

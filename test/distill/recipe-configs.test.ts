@@ -1,9 +1,9 @@
 /**
- * The committed recipes (data/distill.json, the session-sized one that made the shipped
- * models; data/distill-grow.json, the same with the teacher grown to 12 layers;
+ * The committed recipes (data/distill.json, the session-sized one that made the teacher of
+ * data/distill-pack; data/distill-grow.json, the same with the teacher grown to 12 layers;
  * data/distill-weak.json, the same with the teacher trained on BM25's margins;
- * data/distill-fuse.json, the same with the teacher trained towards its fusion with BM25;
- * data/distill-headword.json, that fusion for 2,400 steps on data/pipeline-headword.json's data; and
+ * data/distill-fuse.json, the same with the teacher trained towards its fusion with BM25 (the
+ * recipe of the models shipped now); and
  * data/distill-large.json, the multi-session plan) are only run for hours, so a
  * mistake in a stage's settings would show late: each stage's settings are validated here as
  * the training config the recipe generates, and each student's shape against the teacher it is
@@ -17,7 +17,7 @@ import { parseTrainConfig } from '../../src/train/index.js';
 import { finalTeacher, readDistillConfig } from '../../src/train/distill/config.js';
 import { repoRoot } from '../helpers.js';
 
-for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-fuse.json', 'distill-headword.json', 'distill-large.json']) {
+for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-fuse.json', 'distill-large.json']) {
   describe(`data/${name}`, () => {
     const file = path.join(repoRoot, 'data', name);
     const c = readDistillConfig(file);
