@@ -137,13 +137,33 @@ export class GraphBuilder {
   }
 
   /**
-   * data with `updates` added at `indices` (ScatterND, reduction 'add'): indices [..., 1] pick
-   * rows of data; repeated rows accumulate. The gradient of an embedding lookup.
+   * data with `updates` added at `indices`: indices [..., 1] pick rows of data [V, ...rest],
+   * updates are [..., ...rest], and repeated rows accumulate. The gradient of an embedding lookup.
+   *
+   * Written as ScatterElements (axis 0, reduction 'add') on the index dims flattened, not as
+   * ScatterND: ONNX Runtime's CPU ScatterND splits the updates across its threads, and two
+   * threads adding into the same row race, so with 2+ threads repeated rows (every [CLS],
+   * every token type) lost about half their updates, differently on each run. ScatterElements
+   * adds its updates one after another.
    */
   scatterAdd(data: Value, indices: Value, updates: Value): Value {
-    if (indices.dtype !== 'int64') throw new GraphError(`ScatterND: indices must be int64, got ${indices.dtype}`);
-    this.sameDtype('ScatterND', data, updates);
-    return this.node('ScatterND', [data, indices, updates], { reduction: 'add' }, data.dtype, data.shape);
+    if (indices.dtype !== 'int64') throw new GraphError(`scatterAdd: indices must be int64, got ${indices.dtype}`);
+    if (indices.shape[indices.shape.length - 1] !== 1) throw new GraphError(`scatterAdd: indices must end in a dim of 1, got ${shapeToString(indices.shape)}`);
+    this.sameDtype('scatterAdd', data, updates);
+    const rest = data.shape.slice(1);
+    const indexDims = indices.shape.slice(0, -1);
+    if (updates.shape.length !== indexDims.length + rest.length) {
+      throw new GraphError(`scatterAdd: updates ${shapeToString(updates.shape)} must be the index dims ${shapeToString(indexDims)} then data's ${shapeToString(rest)}`);
+    }
+    const n: Dim = indexDims.every((d) => typeof d === 'number') ? (indexDims as number[]).reduce((a, b) => a * b, 1) : indexDims.join('*');
+    // updates as [n, ...rest]; the rest dims are read from data at run time (they may be symbolic)
+    const restDims = rest.length === 0 ? undefined : this.gather(this.shapeOf(data), this.int64s(rest.map((_, i) => i + 1)), 0);
+    const target = restDims === undefined ? this.int64s([-1]) : this.concat([this.int64s([-1]), restDims], 0);
+    const flatUpdates = this.node('Reshape', [updates, target], {}, updates.dtype, [n, ...rest]);
+    // each update's row index, repeated along its row
+    const flatIndices = this.node('Reshape', [indices, this.int64s([-1, ...rest.map(() => 1)])], {}, 'int64', [n, ...rest.map(() => 1)]);
+    const rowIndices = rest.length === 0 ? flatIndices : this.expand(flatIndices, this.shapeOf(flatUpdates), flatUpdates.shape);
+    return this.node('ScatterElements', [data, rowIndices, flatUpdates], { axis: 0, reduction: 'add' }, data.dtype, data.shape);
   }
 
   where(cond: Value, a: Value, b: Value): Value {

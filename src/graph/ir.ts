@@ -62,7 +62,7 @@ export type OpType =
   | 'MatMul' | 'Softmax' | 'LayerNormalization'
   | 'Gather' | 'Transpose' | 'Reshape' | 'Split' | 'Unsqueeze' | 'Concat'
   | 'Shape' | 'Range' | 'Cast' | 'ReduceMean' | 'ReduceSum' | 'Where' | 'Equal' | 'Greater'
-  | 'Expand' | 'ScatterND' | 'Dropout' | 'LogSoftmax' | 'CumSum'
+  | 'Expand' | 'ScatterElements' | 'Dropout' | 'LogSoftmax' | 'CumSum'
   // Integer inference only (runtime/quantize.ts rewrites float MatMuls into these; no VJP rules):
   | 'DynamicQuantizeLinear' | 'MatMulInteger' | 'DynamicQuantizeMatMul';
 
