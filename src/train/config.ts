@@ -51,6 +51,12 @@ const configSchema = z.object({
   warmup_steps: z.number().int().nonnegative().default(0),
   decay: z.enum(['linear', 'cosine', 'constant']).default('linear'),
   weight_decay: z.number().nonnegative().default(0.01),
+  /** AdamW's moment decay rates and denominator epsilon (BERT's 0.9, 0.999, 1e-8 by default). */
+  adam: z.object({
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    epsilon: z.number().positive().default(1e-8),
+  }).strict().default({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
   max_grad_norm: z.number().positive().default(1),
   dropout: z.object({ hidden: z.number().min(0).max(0.9).default(0.1), attention: z.number().min(0).max(0.9).default(0.1) }).strict().default({ hidden: 0.1, attention: 0.1 }),
   seed: z.number().int().nonnegative().default(42),

@@ -82,7 +82,7 @@ export class Trainer {
       throw new TrainingError(`${from}: the weight ${graph.parameters[broken]!.name} holds non-finite values (NaN or infinity)`, 'start from a checkpoint with finite weights');
     }
     const session = await ort.InferenceSession.create(graph.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-    const optimizer = await AdamW.create(graph.parameters, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: config.weight_decay }, threads);
+    const optimizer = await AdamW.create(graph.parameters, { ...config.adam, weightDecay: config.weight_decay }, threads);
     const moments = saved ? saved.moments(graph.parameters) : zeroMoments(params);
     const state: TrainerState = saved ? saved.state : { step: 0, data: { epoch: 0, index: 0 }, maskRandomCalls: 0, seed: config.seed };
     const examples = readExamples(config.data.train, config.loss);
