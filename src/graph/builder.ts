@@ -142,9 +142,9 @@ export class GraphBuilder {
    *
    * Written as ScatterElements (axis 0, reduction 'add') on the index dims flattened, not as
    * ScatterND: ONNX Runtime's CPU ScatterND splits the updates across its threads, and two
-   * threads adding into the same row race, so with 2+ threads repeated rows (every [CLS],
-   * every token type) lost about half their updates, differently on each run. ScatterElements
-   * adds its updates one after another.
+   * threads adding into the same row race, so with 2+ threads repeated rows (the token types,
+   * [CLS], frequent word pieces) lost updates, differently on each run (the two token-type rows
+   * about half). ScatterElements adds its updates one after another.
    */
   scatterAdd(data: Value, indices: Value, updates: Value): Value {
     if (indices.dtype !== 'int64') throw new GraphError(`scatterAdd: indices must be int64, got ${indices.dtype}`);
