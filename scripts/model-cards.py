@@ -1,7 +1,9 @@
 """Writes models/turborank-{turbo,tiny}-en/README.md (the model cards) from the numbers of
 `turborank report data/build/results --json` (given as argv[1]), the recipe that made them
 (RECIPE, default data/distill-fuse.json) and the shipped configs.
-  python3 scripts/model-cards.py report.json TURBO_RUN TINY_RUN [DATE] [RECIPE]
+  python3 scripts/model-cards.py report.json TURBO_RUN TINY_RUN [DATE] [RECIPE] [PACK]
+PACK: when the teacher before fusion came from a pack (`distill fuse --from-pack PACK`), the
+card says so: its stages before the fusion ran in an earlier run, on the data as it was then.
 """
 import json, sys, os, re
 
@@ -9,6 +11,7 @@ report = json.load(open(sys.argv[1]))
 runs = {'turbo': sys.argv[2], 'tiny': sys.argv[3]}
 date = sys.argv[4] if len(sys.argv) > 4 else '?'
 recipe = sys.argv[5] if len(sys.argv) > 5 else 'data/distill-fuse.json'
+from_pack = sys.argv[6] if len(sys.argv) > 6 else None
 distill = json.load(open(recipe))
 teacher = distill['teacher']
 matching = teacher['matching']
@@ -87,12 +90,9 @@ for short, run in runs.items():
              f";\n   then it scored the BM25 top 30 of {distill['label']['max_queries']:,} queries, its scores and BM25's were fused per query\n"
              f"   (z-scores, {1 - fuse.get('bm25_weight', 0.5):.0%} its own, {fuse.get('bm25_weight', 0.5):.0%} BM25's), and it was trained {fuse['train']['steps']} steps with Margin-MSE\n"
              f"   towards the fused scores (self-distillation: the fusion ranks better than either alone)")
-    # The shipped teacher's stages before fusion ran in an earlier session, on the data as it was
-    # before dictionary documents held their headword (data/distill-pack, docs/DISTILL.md).
-    origin = ('' if not (fuse and headword) else
-              ";\n   the stages before the fusion ran in an earlier session, on the same sources before their\n"
-              "   dictionary documents held the headword (the teacher of data/distill-pack); the fusion,\n"
-              "   the labels and the students on the data above")
+    origin = ('' if not (fuse and from_pack) else
+              ";\n   the stages before the fusion ran in an earlier run, on the data as it was then (the teacher\n"
+              f"   of {from_pack}, docs/DISTILL.md); the fusion, the labels and the students on the data above")
     card = f"""# {name}
 
 A small English cross-encoder reranker: JinaBERT (BERT with a symmetric ALiBi attention bias
