@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_ADAMW } from './optimizer.js';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { LossConfig } from './training-graph.js';
@@ -50,13 +51,13 @@ const configSchema = z.object({
   learning_rate: z.number().positive().default(5e-5),
   warmup_steps: z.number().int().nonnegative().default(0),
   decay: z.enum(['linear', 'cosine', 'constant']).default('linear'),
-  weight_decay: z.number().nonnegative().default(0.01),
-  /** AdamW's moment decay rates and denominator epsilon (BERT's 0.9, 0.999, 1e-8 by default). */
+  weight_decay: z.number().nonnegative().default(DEFAULT_ADAMW.weightDecay),
+  /** AdamW's moment decay rates and denominator epsilon (BERT's, DEFAULT_ADAMW, by default). */
   adam: z.object({
-    beta1: z.number().min(0).lt(1).default(0.9),
-    beta2: z.number().min(0).lt(1).default(0.999),
-    epsilon: z.number().positive().default(1e-8),
-  }).strict().default({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+    beta1: z.number().min(0).lt(1).default(DEFAULT_ADAMW.beta1),
+    beta2: z.number().min(0).lt(1).default(DEFAULT_ADAMW.beta2),
+    epsilon: z.number().positive().default(DEFAULT_ADAMW.epsilon),
+  }).strict().default({ beta1: DEFAULT_ADAMW.beta1, beta2: DEFAULT_ADAMW.beta2, epsilon: DEFAULT_ADAMW.epsilon }),
   max_grad_norm: z.number().positive().default(1),
   dropout: z.object({ hidden: z.number().min(0).max(0.9).default(0.1), attention: z.number().min(0).max(0.9).default(0.1) }).strict().default({ hidden: 0.1, attention: 0.1 }),
   seed: z.number().int().nonnegative().default(42),
