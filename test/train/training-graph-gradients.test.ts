@@ -77,8 +77,8 @@ test('float32 bce training graph: attention, pooler and classifier gradients mat
 });
 
 test('float32 masked-LM training graph: tied word embeddings, MLM head and attention gradients match finite differences', async () => {
-  // every fifth non-padding position is masked out for the loss (the input keeps its token:
-  // the gradient check needs labels, not the masking itself)
+  // every fifth position that is not padding (id 0) carries its own token as the label, the
+  // rest −100; the input keeps the token: the gradient check needs labels, not the masking
   const labels = (rows: number[][]): ort.Tensor => new ort.Tensor('int64',
     BigInt64Array.from(rows.flatMap((r) => r.map((id, i) => (i % 5 === 2 && id !== 0 ? id : -100))), BigInt), [BATCH * SEQ]);
   await checkGradients({ name: 'mlm' }, labels,
