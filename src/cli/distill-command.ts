@@ -125,7 +125,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         return;
       }
       const words = matchingWords(c.tokenizer);
-      for (const [i, stage] of matching.stages.entries()) {
+      for (const [i, { learning_rate: stageRate, ...stage }] of matching.stages.entries()) {
         const n = i + 1;
         const previous = n > 1 ? p.matching(n - 1) : undefined;
         const data = p.matchingData(n);
@@ -136,11 +136,12 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         }, JSON.stringify({ stage, seed: matching.seed, batch, tokenizer: sha256File(c.tokenizer) }));
         await train(`teacher-match-${n}`, c, {
           eval_every: stage.steps, ...matching.train, steps: stage.steps, max_length: stage.max_length,
+          ...(stageRate !== undefined ? { learning_rate: stageRate } : {}),
           model: previous !== undefined ? { init: latestCheckpoint(previous)! } : newTeacher(c),
           data: { train: files['train.jsonl']!, dev: files['dev.jsonl']! }, loss: { name: 'bce' }, output: p.matching(n),
         }, o);
         requireLearnt(p.matching(n), { minMrr: matching.min_dev_mrr, key: 'teacher.matching.min_dev_mrr', what: 'it did not learn to match words',
-          advice: `delete ${p.matching(n)} and run \`turborank distill match\` again with another teacher.matching.seed, a lower learning rate or more steps for stage ${n}`,
+          advice: `delete ${p.matching(n)} and run \`turborank distill match\` again with another teacher.matching.seed, a lower learning rate (teacher.matching.stages[${i}].learning_rate) or more steps for stage ${n}`,
           missing: 'set eval_every in teacher.matching.train (at most the stage\'s steps)' }, o);
       }
       return;

@@ -28,7 +28,7 @@ for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'd
 
     test('every training stage\'s settings make a valid training config', () => {
       const stages: [string, Record<string, unknown>, Record<string, unknown>][] = [
-        ...(c.teacher.matching?.stages ?? []).map((s, i): [string, Record<string, unknown>, Record<string, unknown>] => [`match-${i + 1}`, { ...c.teacher.matching!.train, steps: s.steps, max_length: s.max_length }, { name: 'bce' }]),
+        ...(c.teacher.matching?.stages ?? []).map((s, i): [string, Record<string, unknown>, Record<string, unknown>] => [`match-${i + 1}`, { ...c.teacher.matching!.train, steps: s.steps, max_length: s.max_length, ...(s.learning_rate !== undefined ? { learning_rate: s.learning_rate } : {}) }, { name: 'bce' }]),
         ['pretrain', c.teacher.pretrain, { name: 'mlm' }],
         ['finetune', c.teacher.finetune, { name: 'bce' }],
         ...(c.teacher.grow ? [['grow', c.teacher.grow.train, { name: 'bce' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),

@@ -32,7 +32,7 @@ const MATCHING = {
   train: MATCH_SCHEDULE,
   stages: [
     { query_words: 1, document_words: 4, max_length: 16, steps: 2, pairs: 16, dev_pairs: 8 },
-    { query_words: 2, document_words: 6, planted: 1, max_length: 24, steps: 3, pairs: 16, dev_pairs: 8 },
+    { query_words: 2, document_words: 6, planted: 1, max_length: 24, steps: 3, pairs: 16, dev_pairs: 8, learning_rate: 0.0007 },
   ],
 };
 const TEACHER = { hidden_size: 32, num_hidden_layers: 3, num_attention_heads: 2, intermediate_size: 64 };
@@ -84,11 +84,12 @@ describe('turborank distill on a tiny data build', () => {
     }
     // The chain: a new model (key weights tied to query weights) learns matching in two
     // stages, then MLM from the last matching checkpoint, then fine-tuning from the MLM one.
-    const generated = (name: string): { model: { init?: string; tied_query_key_std?: number }; data: { train: string }; max_length: number; steps: number } =>
+    const generated = (name: string): { model: { init?: string; tied_query_key_std?: number }; data: { train: string }; max_length: number; steps: number; learning_rate: number } =>
       JSON.parse(fs.readFileSync(path.join(run, 'configs', `${name}.json`), 'utf8')) as never;
     assert.equal(generated('teacher-match-1').model.tied_query_key_std, 0.1);
     assert.equal(generated('teacher-match-1').model.init, undefined);
     assert.deepEqual([generated('teacher-match-2').max_length, generated('teacher-match-2').steps], [24, 3], 'a stage sets its own length and steps');
+    assert.deepEqual([generated('teacher-match-1').learning_rate, generated('teacher-match-2').learning_rate], [SCHEDULE.learning_rate, 0.0007], 'and may set its own rate');
     for (const [name, from] of [['teacher-match-2', 'teacher-match-1'], ['teacher-pretrain', 'teacher-match-2'], ['teacher', 'teacher-pretrain']] as const) {
       assert.equal(path.dirname(generated(name).model.init!), path.join(run, from), `${name} starts from ${from}`);
     }

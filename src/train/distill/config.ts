@@ -48,6 +48,11 @@ const matchingStageSchema = z.object({
   /** Training pairs written for the stage (half positives); by default enough for every step's batch. */
   pairs: z.number().int().positive().optional(),
   dev_pairs: z.number().int().positive().default(400),
+  /**
+   * This stage's rate instead of `teacher.matching.train`'s: a 256-wide teacher takes off at
+   * 5e-4 on the first stage and holds on longer documents only at a lower rate (docs/DISTILL.md).
+   */
+  learning_rate: z.number().positive().optional(),
 }).strict();
 
 const schema = z.object({
