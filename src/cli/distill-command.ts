@@ -9,10 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TurborankError, UsageError } from '../errors.js';
 import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
-import { distillPaths, finalTeacher, readDistillConfig, relevanceTeacher, teacherBeforeFusion, type DistillConfig } from '../train/distill/config.js';
+import { distillPaths, finalTeacher, listwiseTeacher, readDistillConfig, relevanceTeacher, teacherBeforeFusion, type DistillConfig } from '../train/distill/config.js';
 import { fusionMarginPairs } from '../train/distill/fuse.js';
 import { stackTeacher } from '../train/distill/grow.js';
 import { LABELS_FILE, labelQueries } from '../train/distill/label.js';
+import { relevanceLists, type RelevanceLists } from '../train/distill/lists.js';
 import { matchingPairs, matchingWords } from '../train/distill/matching.js';
 import { sha256File } from '../checkpoint/files.js';
 import { packLabelsMatchQueries, packRun, packedTeacher, unpackTeacherAndLabels } from '../train/distill/pack.js';
@@ -21,7 +22,7 @@ import { bm25MarginPairs, type MarginPairs } from '../train/distill/weak.js';
 import { stringOption } from './main.js';
 import { runTrain } from './train-command.js';
 
-export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'grow', 'weak', 'fuse', 'label', 'students', 'all', 'pack'] as const;
+export const DISTILL_STAGES = ['match', 'pretrain', 'finetune', 'grow', 'listwise', 'weak', 'fuse', 'label', 'students', 'all', 'pack'] as const;
 type Stage = (typeof DISTILL_STAGES)[number];
 
 export const DISTILL_HELP = {
@@ -41,6 +42,12 @@ Stages:
   grow       when teacher.grow is set: the fine-tuned teacher's layers stacked times over
              (RUN/teacher-stack), trained further on the same pairs (RUN/teacher-grown);
              the grown teacher is then the one that labels and that students are cut from
+  listwise   when teacher.listwise is set: that teacher trained further with listwise-ce on
+             lists of a positive and list_size - 1 of its query's negatives regrouped from
+             pairs/train.jsonl (RUN/listwise-data, RUN/teacher-listwise; localized
+             contrastive estimation), dev on the same lists of pairs/dev.jsonl; stops when
+             its last dev MRR is below teacher.min_dev_mrr; with --from-pack DIR, starting
+             from a pack's teacher instead of the run's
   weak       when teacher.weak is set: that teacher trained further with margin-mse to match
              BM25's score margins between the candidates of queries/queries.jsonl (BM25 as
              a weak teacher: RUN/weak-data, RUN/teacher-weak), which then labels and is cut;
@@ -66,7 +73,7 @@ checkpoint, labelling skips the queries already labelled, finished stages are sk
 
 Options:
   -c, --config FILE     the distillation config (JSON; e.g. data/distill.json)
-      --from-pack DIR   weak: start from the teacher of \`distill pack\`'s output DIR;
+      --from-pack DIR   listwise, weak: start from the teacher of \`distill pack\`'s output DIR;
                         fuse and students: its teacher and labels
       --quiet           no progress on stderr
   -h, --help            this help`,
@@ -89,8 +96,8 @@ export async function runDistill(values: Record<string, unknown>, positionals: s
   const log = (line: string): void => { if (!quiet) process.stderr.write(`turborank distill: ${line}\n`); };
   const command = `turborank distill ${stage} --config ${configFile}`;
   const fromPack = stringOption(values, 'from-pack');
-  if (fromPack !== undefined && stage !== 'students' && stage !== 'weak' && stage !== 'fuse') throw new UsageError(`--from-pack is for the weak, fuse and students stages, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
-  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'weak', 'fuse', 'label', 'students'] : [stage as Stage];
+  if (fromPack !== undefined && stage !== 'students' && stage !== 'listwise' && stage !== 'weak' && stage !== 'fuse') throw new UsageError(`--from-pack is for the listwise, weak, fuse and students stages, not ${stage}`, `run \`turborank distill students --config ${configFile} --from-pack ${fromPack}\``);
+  const stages: Stage[] = stage === 'all' ? ['match', 'pretrain', 'finetune', 'grow', 'listwise', 'weak', 'fuse', 'label', 'students'] : [stage as Stage];
   for (const s of stages) await runStage(s, config, { command, log, quiet, ...(fromPack !== undefined ? { fromPack } : {}) });
 }
 
@@ -177,6 +184,39 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
       }, o);
       return requireRanking(c, p.grown, 'grow', 'teacher.grow.train', o);
     }
+    case 'listwise': {
+      const listwise = c.teacher.listwise;
+      if (listwise === undefined) {
+        o.log('listwise: no teacher.listwise in the config; nothing to do');
+        return;
+      }
+      requireFile(p.pairsTrain, 'turborank data pairs');
+      const before = relevanceTeacher(c);
+      let start: string;
+      if (o.fromPack !== undefined) {
+        const packed = packedTeacher(c, o.fromPack, before.shape);
+        o.log(`listwise: starting from ${packed.dir} (float16 of ${packed.from})`);
+        start = packed.dir;
+      } else {
+        if (latestCheckpoint(p.listwise) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
+        start = latestCheckpoint(before.folder) ?? before.folder;
+      }
+      const dev = fs.existsSync(p.pairsDev);
+      const made: Record<string, RelevanceLists> = {};
+      const files = await writeOnce(p.listwiseData, {
+        'train.jsonl': async () => (made.train = await relevanceLists(p.pairsTrain, listwise.list_size)).jsonl,
+        ...(dev ? { 'dev.jsonl': async () => (made.dev = await relevanceLists(p.pairsDev, listwise.list_size)).jsonl } : {}),
+      }, JSON.stringify({ list_size: listwise.list_size, train: sha256File(p.pairsTrain), dev: dev ? sha256File(p.pairsDev) : null }));
+      for (const [name, m] of Object.entries(made)) {
+        o.log(`listwise: ${m.lists} ${name} lists of ${listwise.list_size} from ${m.queries} queries${m.skipped > 0 ? ` (${m.skipped} positives left out: fewer than ${listwise.list_size - 1} negatives)` : ''} → ${files[`${name}.jsonl`]!}`);
+      }
+      await train('teacher-listwise', c, {
+        ...listwise.train,
+        model: { init: start }, data: { train: files['train.jsonl']!, ...(dev ? { dev: files['dev.jsonl']! } : {}) },
+        loss: { name: 'listwise-ce', list_size: listwise.list_size }, output: p.listwise,
+      }, o);
+      return requireRanking(c, p.listwise, 'listwise', 'teacher.listwise.train', o);
+    }
     case 'weak': {
       const weak = c.teacher.weak;
       if (weak === undefined) {
@@ -184,7 +224,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         return;
       }
       requireFile(p.queries, 'turborank data queries');
-      const before = relevanceTeacher(c);
+      const before = listwiseTeacher(c);
       let start: string | undefined;
       if (o.fromPack !== undefined) {
         const packed = packedTeacher(c, o.fromPack, before.shape);
@@ -372,7 +412,7 @@ function requireLearnt(folder: string, check: LearntCheck, o: StageOptions): voi
 }
 
 /** requireLearnt for the fine-tuned or grown teacher, when the data has dev pairs to rank. */
-function requireRanking(c: DistillConfig, folder: string, stage: 'finetune' | 'grow', settings: string, o: StageOptions): void {
+function requireRanking(c: DistillConfig, folder: string, stage: 'finetune' | 'grow' | 'listwise', settings: string, o: StageOptions): void {
   const p = distillPaths(c);
   if (!fs.existsSync(p.pairsDev)) {
     o.log(`${stage}: no ${p.pairsDev}, so teacher.min_dev_mrr is not checked`);

@@ -1,7 +1,8 @@
 /**
  * Periodic evaluation on a dev set during training, with the weights as they are now: for
  * pointwise data (labels or teacher logits) the mean loss and, with 0/1 labels, accuracy and
- * the MRR of each query's positives among its pairs. Accuracy alone misleads on relevance
+ * the MRR of each query's positives among its pairs; for listwise data the mean loss and the
+ * MRR of each list's top-target document. Accuracy alone misleads on relevance
  * pairs: with three negatives per positive, calling everything irrelevant scores 0.75.
  */
 import ort from 'onnxruntime-node';
@@ -16,10 +17,11 @@ export interface DevMetrics {
   readonly examples: number;
   /** Fraction of pairs on the right side of 0 (labels), or undefined when targets are not labels. */
   readonly accuracy?: number;
-  /** Mean binary cross-entropy (labels) or squared error (teacher logits). */
+  /** Mean binary cross-entropy (labels), squared error (teacher logits) or listwise loss (lists). */
   readonly loss: number;
   /**
-   * Labels only: mean reciprocal rank of the best-scored positive among the pairs of its query
+   * Labels and lists only: mean reciprocal rank of the best-scored positive among the pairs of
+   * its query (for lists: of the document(s) with the list's highest target among the list)
    * (same query text; ties count half), over queries with a positive and a negative.
    */
   readonly mrr?: number;
@@ -33,6 +35,8 @@ export async function evaluateDev(
   spec: ModelSpec, parameters: readonly { name: string; shape: readonly number[] }[], params: readonly Float32Array[],
   examples: readonly Example[], tokenizer: PairTokenizer, config: TrainConfig,
 ): Promise<DevMetrics | undefined> {
+  const lists = examples.filter((e): e is Extract<Example, { kind: 'list' }> => e.kind === 'list');
+  if (lists.length > 0) return evaluateLists(spec, parameters, params, lists, tokenizer, config);
   const pairs = examples.filter((e): e is Extract<Example, { kind: 'pair' }> => e.kind === 'pair');
   if (pairs.length === 0) return undefined;
   let loss = 0;
@@ -58,6 +62,50 @@ export async function evaluateDev(
   if (config.loss.name !== 'bce') return { examples: pairs.length, loss: loss / pairs.length };
   const ranking = meanReciprocalRank([...byQuery.values()]);
   return { examples: pairs.length, loss: loss / pairs.length, accuracy: correct / pairs.length, ...ranking };
+}
+
+/**
+ * Listwise dev data: the mean listwise loss of the training (KL or cross-entropy, τ² times) and
+ * the MRR of the teacher's top document(s) among each list, as the positives of `bce` dev data.
+ */
+async function evaluateLists(
+  spec: ModelSpec, parameters: readonly { name: string; shape: readonly number[] }[], params: readonly Float32Array[],
+  lists: readonly Extract<Example, { kind: 'list' }>[], tokenizer: PairTokenizer, config: TrainConfig,
+): Promise<DevMetrics> {
+  const tau = config.loss.name === 'listwise-kl' || config.loss.name === 'listwise-ce' ? config.loss.temperature : 1;
+  let loss = 0;
+  const ranked: { score: number; label: number }[][] = [];
+  for (let start = 0; start < lists.length; start += config.batch_size) {
+    const chunk = lists.slice(start, start + config.batch_size);
+    const pairs = chunk.flatMap((l) => l.documents.map((document) => ({ query: l.query, document })));
+    const encoded = await tokenizer.encodePairs(pairs, config.max_length);
+    const logits = await scoreTokens(spec, parameters, params, packBatch(encoded, tokenizer.padId), config.threads ?? 1);
+    let offset = 0;
+    for (const l of chunk) {
+      const scores = Array.from(logits.subarray(offset, offset + l.documents.length));
+      offset += l.documents.length;
+      const target = softmax(l.teacher.map((t) => t / tau));
+      const logStudent = logSoftmax(scores.map((x) => x / tau));
+      let term = 0;
+      target.forEach((p, i) => {
+        if (p > 0) term += -p * logStudent[i]! + (config.loss.name === 'listwise-kl' ? p * Math.log(p) : 0);
+      });
+      loss += tau * tau * term;
+      const best = Math.max(...l.teacher);
+      ranked.push(scores.map((score, i) => ({ score, label: l.teacher[i] === best ? 1 : 0 })));
+    }
+  }
+  return { examples: lists.length, loss: loss / lists.length, ...meanReciprocalRank(ranked) };
+}
+
+function logSoftmax(xs: readonly number[]): number[] {
+  const max = Math.max(...xs);
+  const log = Math.log(xs.reduce((a, x) => a + Math.exp(x - max), 0)) + max;
+  return xs.map((x) => x - log);
+}
+
+function softmax(xs: readonly number[]): number[] {
+  return logSoftmax(xs).map(Math.exp);
 }
 
 /** MRR of the best positive per query, ties with negatives counted half; queries without both kinds skipped. */

@@ -137,7 +137,7 @@ export class Trainer {
     this.stopping = true;
   }
 
-  /** Dev metrics with the current weights (pointwise losses: loss and accuracy). */
+  /** Dev metrics with the current weights (evaluate.ts: pointwise and listwise data). */
   async evaluate(): Promise<DevMetrics | undefined> {
     if (!this.devExamples) return undefined;
     return evaluateDev(this.spec, this.graph.parameters, this.params, this.devExamples, this.tokenizer, this.config);

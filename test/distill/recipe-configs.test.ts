@@ -3,7 +3,8 @@
  * data/distill-pack; data/distill-grow.json, the same with the teacher grown to 12 layers;
  * data/distill-weak.json, the same with the teacher trained on BM25's margins;
  * data/distill-fuse.json, the same with the teacher trained towards its fusion with BM25 (the
- * recipe of the models shipped now); and
+ * recipe of the models shipped now); data/distill-listwise.json, the same with the teacher
+ * trained further with listwise cross-entropy before the fusion; and
  * data/distill-large.json, the multi-session plan) are only run for hours, so a
  * mistake in a stage's settings would show late: each stage's settings are validated here as
  * the training config the recipe generates, and each student's shape against the teacher it is
@@ -17,7 +18,7 @@ import { parseTrainConfig } from '../../src/train/index.js';
 import { finalTeacher, readDistillConfig } from '../../src/train/distill/config.js';
 import { repoRoot } from '../helpers.js';
 
-for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-fuse.json', 'distill-large.json']) {
+for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-fuse.json', 'distill-listwise.json', 'distill-large.json']) {
   describe(`data/${name}`, () => {
     const file = path.join(repoRoot, 'data', name);
     const c = readDistillConfig(file);
@@ -32,6 +33,7 @@ for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'd
         ['pretrain', c.teacher.pretrain, { name: 'mlm' }],
         ['finetune', c.teacher.finetune, { name: 'bce' }],
         ...(c.teacher.grow ? [['grow', c.teacher.grow.train, { name: 'bce' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
+        ...(c.teacher.listwise ? [['listwise', c.teacher.listwise.train, { name: 'listwise-ce', list_size: c.teacher.listwise.list_size }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
         ...(c.teacher.weak ? [['weak', c.teacher.weak.train, { name: 'margin-mse' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
         ...(c.teacher.fuse ? [['fuse', c.teacher.fuse.train, { name: 'margin-mse' }] as [string, Record<string, unknown>, Record<string, unknown>]] : []),
         ...c.students.models.flatMap((m) => m.losses.map((loss): [string, Record<string, unknown>, Record<string, unknown>] => [

@@ -2,8 +2,8 @@
  * The distillation recipe end to end at CI size (issue 5, point 7): a tiny `turborank data`
  * build from the tiny world test/corpus writes, then `turborank distill all` through the CLI
  * with tiny shapes and a few steps per stage: the teacher's MLM pre-training and fine-tuning,
- * its growing by stacking (3 → 6 layers) and further training, its training on BM25's margins
- * (BM25 as a weak teacher), its self-distillation towards its fusion with BM25, labels with provenance, two students (one cut from the teacher, one narrower) with both
+ * its growing by stacking (3 → 6 layers) and further training, its listwise fine-tuning on
+ * lists regrouped from the pairs, its training on BM25's margins (BM25 as a weak teacher), its self-distillation towards its fusion with BM25, labels with provenance, two students (one cut from the teacher, one narrower) with both
  * distillation losses; the students load with Reranker.load and score. Then labelling is
  * interrupted by hand (labels.jsonl cut mid-line) and resumes, a rerun skips every stage, and
  * `distill pack` writes float16 models that load and score.
@@ -62,7 +62,7 @@ describe('turborank distill on a tiny data build', () => {
     config = path.join(dir, 'distill.json');
     fs.writeFileSync(config, JSON.stringify({
       run: 'run', data: 'build', tokenizer: 'build/vocab/tokenizer.json',
-      teacher: { shape: TEACHER, tied_query_key_std: 0.1, min_dev_mrr: 0, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } }, weak: { pairs_per_query: 2, top: 2, seed: 5, train: SCHEDULE }, fuse: { pairs_per_query: 2, top: 2, seed: 7, train: SCHEDULE } },
+      teacher: { shape: TEACHER, tied_query_key_std: 0.1, min_dev_mrr: 0, matching: MATCHING, pretrain: SCHEDULE, finetune: { ...SCHEDULE, eval_every: 3 }, grow: { times: 2, train: { ...SCHEDULE, eval_every: 3 } }, listwise: { list_size: 3, train: { ...SCHEDULE, eval_every: 3 } }, weak: { pairs_per_query: 2, top: 2, seed: 5, train: SCHEDULE }, fuse: { pairs_per_query: 2, top: 2, seed: 7, train: SCHEDULE } },
       label: { max_length: 48, batch_size: 8, flush_every: 2, threads: 1 },
       students: {
         pairs_per_query: 2, list_size: 3, seed: 3,
@@ -77,7 +77,7 @@ describe('turborank distill on a tiny data build', () => {
 
   test('every stage ran through the CLI and wrote its checkpoint', () => {
     assertOk(firstRun);
-    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['teacher-grown', 3], ['teacher-weak', 3], ['teacher-fused', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
+    for (const [folder, steps] of [['teacher-match-1', 2], ['teacher-match-2', 3], ['teacher-pretrain', 3], ['teacher', 3], ['teacher-grown', 3], ['teacher-listwise', 3], ['teacher-weak', 3], ['teacher-fused', 3], ['turbo-margin-mse', 3], ['turbo-listwise-kl', 3], ['tiny-margin-mse', 3]] as const) {
       const latest = JSON.parse(fs.readFileSync(path.join(run, folder, 'latest.json'), 'utf8')) as { step: number };
       assert.equal(latest.step, steps, folder);
       assert.ok(fs.existsSync(path.join(run, 'configs', `${folder}.json`)), `${folder}'s generated train config`);
@@ -101,12 +101,33 @@ describe('turborank distill on a tiny data build', () => {
     assert.ok(jsonl(path.join(run, 'teacher-grown', 'train_log.jsonl')).at(-1)!.dev !== undefined, 'so is the grown teacher');
     assert.equal(generated('teacher-grown').model.init, path.join(run, 'teacher-stack'));
     assert.equal(generated('teacher-grown').data.train, path.join(build, 'pairs', 'train.jsonl'));
+    // Listwise fine-tuning: the grown teacher trained further on lists regrouped from the same
+    // pairs, each a positive first and two of its query's negatives, the target on the positive.
+    const listwiseTeacher = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-listwise.json'), 'utf8')) as { model: { init: string }; loss: { name: string; list_size: number }; data: { train: string; dev: string } };
+    assert.equal(path.dirname(listwiseTeacher.model.init), path.join(run, 'teacher-grown'));
+    assert.deepEqual(listwiseTeacher.loss, { name: 'listwise-ce', list_size: 3 });
+    for (const split of ['train', 'dev'] as const) {
+      const pairs = jsonl(path.join(build, 'pairs', `${split}.jsonl`));
+      const lists = jsonl(listwiseTeacher.data[split]);
+      const negativesOf = (query: unknown): string[] => pairs.filter((p) => p.query === query && p.label === 0).map((p) => p.document as string);
+      const expected = pairs.filter((p) => p.label === 1 && negativesOf(p.query).length >= 2);
+      assert.ok(expected.length > 0, `${split}: some positives have two negatives`);
+      assert.equal(lists.length, expected.length, `${split}: one list per positive with enough negatives`);
+      for (const l of lists) {
+        const docs = l.documents as string[];
+        assert.deepEqual(l.teacher, [20, 0, 0]);
+        assert.ok(pairs.some((p) => p.query === l.query && p.label === 1 && p.document === docs[0]), 'the positive first');
+        assert.deepEqual(docs.slice(1), negativesOf(l.query).slice(0, 2), 'then the query\'s first two negatives');
+      }
+    }
+    const listwiseDev = jsonl(path.join(run, 'teacher-listwise', 'train_log.jsonl')).at(-1)!.dev as { mrr?: number } | undefined;
+    assert.ok(listwiseDev?.mrr !== undefined, 'the listwise teacher is evaluated (MRR) on the dev lists');
     const pretrain = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-pretrain.json'), 'utf8')) as { loss: { name: string }; data: { train: string } };
     assert.equal(pretrain.loss.name, 'mlm');
     assert.equal(pretrain.data.train, path.join(build, 'corpus', 'pretrain.jsonl'));
-    // BM25 as a weak teacher: the grown teacher trained further on BM25's margins between each query's candidates.
+    // BM25 as a weak teacher: the listwise teacher trained further on BM25's margins between each query's candidates.
     const weak = JSON.parse(fs.readFileSync(path.join(run, 'configs', 'teacher-weak.json'), 'utf8')) as { model: { init: string }; loss: { name: string }; data: { train: string } };
-    assert.deepEqual([path.dirname(weak.model.init), weak.loss.name], [path.join(run, 'teacher-grown'), 'margin-mse']);
+    assert.deepEqual([path.dirname(weak.model.init), weak.loss.name], [path.join(run, 'teacher-listwise'), 'margin-mse']);
     const weakPairs = jsonl(weak.data.train);
     const bm25 = new Map(jsonl(path.join(build, 'queries', 'queries.jsonl')).map((q) => [q.query as string, q.candidates as { bm25: number }[]]));
     assert.ok(weakPairs.length >= 5, `${weakPairs.length} weak pairs`);
@@ -211,7 +232,7 @@ describe('turborank distill on a tiny data build', () => {
         await reranker.close();
       }
     }
-    // The turbo runs start from the (grown, weakly supervised, then fused) teacher's embeddings and first two layers.
+    // The turbo runs start from the (grown, listwise-trained, weakly supervised, then fused) teacher's embeddings and first two layers.
     const init = readSafetensors(path.join(run, 'turbo-init', 'model.safetensors'));
     const teacher = readSafetensors(path.join(latestCheckpoint(path.join(run, 'teacher-fused'))!, 'model.safetensors'));
     assert.ok(init.names().some((n) => /\.layer\.1\./.test(n)) && !init.names().some((n) => /\.layer\.2\./.test(n)), 'layers 0-1 kept, layers 2-5 dropped');
@@ -232,7 +253,7 @@ describe('turborank distill on a tiny data build', () => {
     const again = await runCli(['distill', 'all', '--config', config], { timeoutMs: 60_000 });
     assertOk(again);
     assert.match(again.stderr, /teacher-match-1: done \(.* at step 2 of 2\)/);
-    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'teacher-grown', 'teacher-weak', 'teacher-fused', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
+    for (const stage of ['teacher-match-2', 'teacher-pretrain', 'teacher', 'teacher-grown', 'teacher-listwise', 'teacher-weak', 'teacher-fused', 'turbo-margin-mse', 'turbo-listwise-kl', 'tiny-margin-mse']) {
       assert.match(again.stderr, new RegExp(`${stage}: done \\(.* at step 3 of 3\\)`), stage);
     }
     assert.match(again.stderr, /0 to score/);
@@ -293,7 +314,14 @@ describe('turborank distill on a tiny data build', () => {
     // Running it again finds the labels in place and every student finished.
     assertOk(await runCli(['distill', 'students', '--config', again, '--from-pack', pack], { timeoutMs: 60_000 }));
     // Refusals, each with what to do: the option on another stage; labels of another pack already there; a changed pack file.
-    assertFailure(await runCli(['distill', 'label', '--config', again, '--from-pack', pack]), 2, /--from-pack is for the weak, fuse and students stages, not label/);
+    assertFailure(await runCli(['distill', 'label', '--config', again, '--from-pack', pack]), 2, /--from-pack is for the listwise, weak, fuse and students stages, not label/);
+    // listwise --from-pack starts listwise fine-tuning from the packed teacher in a run that has none.
+    const listwiseRun = path.join(dir, 'listwise-from-pack.json');
+    fs.writeFileSync(listwiseRun, JSON.stringify({ ...base, run: 'run-listwise-from-pack' }));
+    assertOk(await runCli(['distill', 'listwise', '--config', listwiseRun, '--from-pack', pack], { timeoutMs: 60_000 }));
+    const listwiseInit = (JSON.parse(fs.readFileSync(path.join(dir, 'run-listwise-from-pack', 'configs', 'teacher-listwise.json'), 'utf8')) as { model: { init: string } }).model.init;
+    assert.equal(listwiseInit, path.join(pack, 'teacher'));
+    assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'run-listwise-from-pack', 'teacher-listwise', 'latest.json'), 'utf8')) as { step: number }).step, 3);
     // weak --from-pack starts BM25-margin training from the packed teacher in a run that has none.
     const weakRun = path.join(dir, 'weak-from-pack.json');
     fs.writeFileSync(weakRun, JSON.stringify({ ...base, run: 'run-weak-from-pack' }));
@@ -361,7 +389,7 @@ describe('turborank distill on a tiny data build', () => {
     assert.doesNotMatch(r.stderr, /teacher-match-2/, 'stage 2 does not start from it');
   });
 
-  test('a fine-tuned or grown teacher that does not rank its dev pairs stops the recipe, with what to do', async () => {
+  test('a fine-tuned, grown or listwise teacher that does not rank its dev pairs stops the recipe, with what to do', async () => {
     const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, unknown>>;
     const strict = path.join(dir, 'strict-teacher.json');
     fs.writeFileSync(strict, JSON.stringify({ ...base, teacher: { ...base.teacher, min_dev_mrr: 1 } }));
@@ -369,12 +397,14 @@ describe('turborank distill on a tiny data build', () => {
     assertFailure(r, 1, /teacher ended at dev MRR 0\.\d{4} \(step 3\), below teacher\.min_dev_mrr 1: its scores barely rank/, /run `turborank distill finetune` again with another teacher\.finetune\.seed/);
     const grown = await runCli(['distill', 'grow', '--config', strict], { timeoutMs: 60_000 });
     assertFailure(grown, 1, /teacher-grown ended at dev MRR 0\.\d{4} \(step 3\), below teacher\.min_dev_mrr 1/, /teacher\.grow\.train\.learning_rate/);
+    const listwise = await runCli(['distill', 'listwise', '--config', strict], { timeoutMs: 60_000 });
+    assertFailure(listwise, 1, /teacher-listwise ended at dev MRR 0\.\d{4} \(step 3\), below teacher\.min_dev_mrr 1/, /teacher\.listwise\.train\.learning_rate/);
     const passed = await runCli(['distill', 'finetune', '--config', config], { timeoutMs: 60_000 });
     assert.equal(passed.code, 0, passed.stderr);
     assert.match(passed.stderr, /teacher: dev MRR 0\.\d{4} at step 3/);
   });
 
-  test('labelling, growing, weak training or fusion from a teacher short of its configured steps is refused', async () => {
+  test('labelling, growing, listwise or weak training or fusion from a teacher short of its configured steps is refused', async () => {
     const base = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
     const longer = path.join(dir, 'longer.json');
     fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...base.teacher, fuse: { ...base.teacher!.fuse, train: { ...SCHEDULE, steps: 5 } } } }));
@@ -383,13 +413,22 @@ describe('turborank distill on a tiny data build', () => {
     fs.cpSync(path.join(run, 'teacher-weak'), path.join(dir, 'run-fuse-short', 'teacher-weak'), { recursive: true });
     assertFailure(await runCli(['distill', 'fuse', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-weak is at step 3 of 5/, /turborank distill weak/);
     assert.ok(!fs.existsSync(path.join(dir, 'run-fuse-short', 'fuse-labels')) && !fs.existsSync(path.join(dir, 'run-fuse-short', 'teacher-fused')), 'nothing labelled or trained from it');
-    const { weak: _weak, fuse: _fuse, ...direct } = base.teacher!;
+    const { weak: _weak, fuse: _fuse, listwise: _listwise, ...direct } = base.teacher!;
     fs.writeFileSync(longer, JSON.stringify({ ...base, teacher: { ...direct, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
     assertFailure(await runCli(['distill', 'label', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-grown is at step 3 of 5/, /turborank distill grow/);
-    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-weak-short', teacher: { ...base.teacher, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
+    const { listwise: _unlisted, ...withoutListwise } = base.teacher!;
+    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-weak-short', teacher: { ...withoutListwise, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
     fs.cpSync(path.join(run, 'teacher-grown'), path.join(dir, 'run-weak-short', 'teacher-grown'), { recursive: true });
     assertFailure(await runCli(['distill', 'weak', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-grown is at step 3 of 5/, /turborank distill grow/);
     assert.ok(!fs.existsSync(path.join(dir, 'run-weak-short', 'teacher-weak')), 'nothing trained from it');
+    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-listwise-short', teacher: { ...base.teacher, grow: { times: 2, train: { ...SCHEDULE, steps: 5 } } } }));
+    fs.cpSync(path.join(run, 'teacher-grown'), path.join(dir, 'run-listwise-short', 'teacher-grown'), { recursive: true });
+    assertFailure(await runCli(['distill', 'listwise', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-grown is at step 3 of 5/, /turborank distill grow/);
+    assert.ok(!fs.existsSync(path.join(dir, 'run-listwise-short', 'teacher-listwise')), 'nothing trained from it');
+    fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-weak-after-listwise', teacher: { ...base.teacher, listwise: { list_size: 3, train: { ...SCHEDULE, steps: 5 } } } }));
+    fs.cpSync(path.join(run, 'teacher-listwise'), path.join(dir, 'run-weak-after-listwise', 'teacher-listwise'), { recursive: true });
+    assertFailure(await runCli(['distill', 'weak', '--config', longer], { timeoutMs: 60_000 }), 2, /teacher-listwise is at step 3 of 5/, /turborank distill listwise/);
+    assert.ok(!fs.existsSync(path.join(dir, 'run-weak-after-listwise', 'teacher-weak')), 'nothing trained from it');
     const { grow: _grow, ...ungrown } = direct;
     fs.writeFileSync(longer, JSON.stringify({ ...base, run: 'run-short', teacher: { ...ungrown, finetune: { ...base.teacher!.finetune, steps: 5 } } }));
     fs.cpSync(path.join(run, 'teacher'), path.join(dir, 'run-short', 'teacher'), { recursive: true });

@@ -104,6 +104,19 @@ const schema = z.object({
       train: trainSettings,
     }).strict().optional(),
     /**
+     * Listwise fine-tuning of the relevance teacher (localized contrastive estimation, Gao et
+     * al. 2021; src/train/distill/lists.ts): pairs/train.jsonl regrouped into lists of one
+     * positive and `list_size` − 1 of its query's negatives, trained further with listwise
+     * cross-entropy towards the positive (`train`'s schedule; a list is `list_size`
+     * sequences). Needs data whose pairs carry at least `list_size` − 1 negatives per query
+     * (`pairs.negatives` + `pairs.random_negatives` in the pipeline config). The result is the
+     * teacher that `weak` and `fuse` start from, or that labels when neither is set.
+     */
+    listwise: z.object({
+      list_size: z.number().int().min(2).default(8),
+      train: trainSettings,
+    }).strict().optional(),
+    /**
      * BM25 as a weak teacher (src/train/distill/weak.ts): the fine-tuned (or grown) teacher
      * trained further with Margin-MSE to match BM25's score margins between the candidates of
      * queries.jsonl: for each query, `pairs_per_query` pairs of one of BM25's `top` candidates
@@ -197,7 +210,7 @@ export function readDistillConfig(file: string): DistillConfig {
 export interface FinalTeacher {
   readonly folder: string;
   readonly shape: ModelShape;
-  readonly stage: 'finetune' | 'grow' | 'weak' | 'fuse';
+  readonly stage: 'finetune' | 'grow' | 'listwise' | 'weak' | 'fuse';
   readonly settings: Record<string, unknown>;
   readonly key: string;
 }
@@ -213,10 +226,18 @@ export function relevanceTeacher(c: DistillConfig): FinalTeacher {
   };
 }
 
-/** The teacher the fusion stage starts from: relevanceTeacher, trained further on BM25's margins when teacher.weak is set. */
+/** relevanceTeacher, trained further with listwise cross-entropy on the same pairs when teacher.listwise is set. */
+export function listwiseTeacher(c: DistillConfig): FinalTeacher {
+  const listwise = c.teacher.listwise;
+  const before = relevanceTeacher(c);
+  if (listwise === undefined) return before;
+  return { folder: distillPaths(c).listwise, shape: before.shape, stage: 'listwise', settings: listwise.train, key: 'teacher.listwise.train' };
+}
+
+/** The teacher the fusion stage starts from: listwiseTeacher, trained further on BM25's margins when teacher.weak is set. */
 export function teacherBeforeFusion(c: DistillConfig): FinalTeacher {
   const weak = c.teacher.weak;
-  const before = relevanceTeacher(c);
+  const before = listwiseTeacher(c);
   if (weak === undefined) return before;
   return { folder: distillPaths(c).weak, shape: before.shape, stage: 'weak', settings: weak.train, key: 'teacher.weak.train' };
 }
@@ -232,6 +253,7 @@ export function finalTeacher(c: DistillConfig): FinalTeacher {
 /** Where each stage reads and writes. */
 export function distillPaths(c: DistillConfig): {
   pretrain: string; matchingData(stage: number): string; matching(stage: number): string; finetune: string; stacked: string; grown: string;
+  listwiseData: string; listwise: string;
   weakData: string; weak: string; fuseLabels: string; fuseData: string; fused: string; labels: string; studentData: string; student(name: string, loss: StudentLoss): string;
   corpus: string; pairsTrain: string; pairsDev: string; queries: string; documents: string; queriesManifest: string;
 } {
@@ -242,6 +264,8 @@ export function distillPaths(c: DistillConfig): {
     finetune: path.join(c.run, 'teacher'),
     stacked: path.join(c.run, 'teacher-stack'),
     grown: path.join(c.run, 'teacher-grown'),
+    listwiseData: path.join(c.run, 'listwise-data'),
+    listwise: path.join(c.run, 'teacher-listwise'),
     weakData: path.join(c.run, 'weak-data'),
     weak: path.join(c.run, 'teacher-weak'),
     fuseLabels: path.join(c.run, 'fuse-labels'),
