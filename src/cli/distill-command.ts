@@ -411,7 +411,7 @@ function requireLearnt(folder: string, check: LearntCheck, o: StageOptions): voi
   o.log(`${name}: dev MRR ${mrr.toFixed(4)} at step ${dev.step}`);
 }
 
-/** requireLearnt for the fine-tuned or grown teacher, when the data has dev pairs to rank. */
+/** requireLearnt for the fine-tuned, grown or listwise teacher, when the data has dev pairs to rank (the listwise stage's dev lists are made from them). */
 function requireRanking(c: DistillConfig, folder: string, stage: 'finetune' | 'grow' | 'listwise', settings: string, o: StageOptions): void {
   const p = distillPaths(c);
   if (!fs.existsSync(p.pairsDev)) {

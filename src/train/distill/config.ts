@@ -117,7 +117,7 @@ const schema = z.object({
       train: trainSettings,
     }).strict().optional(),
     /**
-     * BM25 as a weak teacher (src/train/distill/weak.ts): the fine-tuned (or grown) teacher
+     * BM25 as a weak teacher (src/train/distill/weak.ts): the fine-tuned (grown, listwise) teacher
      * trained further with Margin-MSE to match BM25's score margins between the candidates of
      * queries.jsonl: for each query, `pairs_per_query` pairs of one of BM25's `top` candidates
      * and one ranked below it. The result is then the teacher that labels and that the students
