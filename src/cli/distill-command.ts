@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TurborankError, UsageError } from '../errors.js';
 import { latestCheckpoint, parseTrainConfig } from '../train/index.js';
-import { distillPaths, finalTeacher, listwiseTeacher, readDistillConfig, relevanceTeacher, teacherBeforeFusion, type DistillConfig } from '../train/distill/config.js';
+import { distillPaths, finalTeacher, listwiseTeacher, readDistillConfig, relevanceTeacher, teacherBeforeFusion, type DistillConfig, type FinalTeacher } from '../train/distill/config.js';
 import { fusionMarginPairs } from '../train/distill/fuse.js';
 import { stackTeacher } from '../train/distill/grow.js';
 import { LABELS_FILE, labelQueries } from '../train/distill/label.js';
@@ -191,16 +191,7 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         return;
       }
       requireFile(p.pairsTrain, 'turborank data pairs');
-      const before = relevanceTeacher(c);
-      let start: string;
-      if (o.fromPack !== undefined) {
-        const packed = packedTeacher(c, o.fromPack, before.shape);
-        o.log(`listwise: starting from ${packed.dir} (float16 of ${packed.from})`);
-        start = packed.dir;
-      } else {
-        if (latestCheckpoint(p.listwise) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
-        start = latestCheckpoint(before.folder) ?? before.folder;
-      }
+      const start = startingTeacher('listwise', c, relevanceTeacher(c), p.listwise, o);
       const dev = fs.existsSync(p.pairsDev);
       const made: Record<string, RelevanceLists> = {};
       const files = await writeOnce(p.listwiseData, {
@@ -224,18 +215,9 @@ async function runStage(stage: Stage, c: DistillConfig, o: StageOptions): Promis
         return;
       }
       requireFile(p.queries, 'turborank data queries');
-      const before = listwiseTeacher(c);
-      let start: string | undefined;
-      if (o.fromPack !== undefined) {
-        const packed = packedTeacher(c, o.fromPack, before.shape);
-        o.log(`weak: starting from ${packed.dir} (float16 of ${packed.from})`);
-        start = packed.dir;
-      } else {
-        if (latestCheckpoint(p.weak) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
-        start = latestCheckpoint(before.folder);
-      }
+      const start = startingTeacher('weak', c, listwiseTeacher(c), p.weak, o);
       return trainOnMargins('weak', 'teacher-weak', c, {
-        data: p.weakData, output: p.weak, init: start ?? before.folder, schedule: weak.train, what: 'BM25\'s margins',
+        data: p.weakData, output: p.weak, init: start, schedule: weak.train, what: 'BM25\'s margins',
         settings: { pairs_per_query: weak.pairs_per_query, top: weak.top, seed: weak.seed, queries: sha256File(p.queries) },
         make: () => bm25MarginPairs(p.queries, p.documents, { pairsPerQuery: weak.pairs_per_query, top: weak.top, seed: weak.seed }),
       }, o);
@@ -409,6 +391,21 @@ function requireLearnt(folder: string, check: LearntCheck, o: StageOptions): voi
     );
   }
   o.log(`${name}: dev MRR ${mrr.toFixed(4)} at step ${dev.step}`);
+}
+
+/**
+ * Where a stage that trains the teacher further starts: with --from-pack, the pack's teacher
+ * (standing in for `before`); else `before`'s latest checkpoint, which must have reached its
+ * configured steps unless the stage's own folder already holds a checkpoint to resume.
+ */
+function startingTeacher(stage: 'listwise' | 'weak', c: DistillConfig, before: FinalTeacher, own: string, o: StageOptions): string {
+  if (o.fromPack !== undefined) {
+    const packed = packedTeacher(c, o.fromPack, before.shape);
+    o.log(`${stage}: starting from ${packed.dir} (float16 of ${packed.from})`);
+    return packed.dir;
+  }
+  if (latestCheckpoint(own) === undefined) requireFinished(before.folder, before.settings, before.stage, `${before.key}.steps`);
+  return latestCheckpoint(before.folder) ?? before.folder;
 }
 
 /** requireLearnt for the fine-tuned, grown or listwise teacher, when the data has dev pairs to rank (the listwise stage's dev lists are made from them). */
