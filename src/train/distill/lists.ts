@@ -7,9 +7,8 @@
  * each), so the loss is the cross-entropy of the positive against its hard negatives, where
  * `bce` scores each pair on its own.
  */
-import fs from 'node:fs';
-import readline from 'node:readline';
 import { InputError } from '../../errors.js';
+import { readJsonLines } from '../../eval/files.js';
 
 /** The positive's target logit; the negatives' is 0. */
 export const POSITIVE_TARGET = 20;
@@ -38,18 +37,10 @@ interface PairLine {
 export async function relevanceLists(pairsFile: string, listSize: number): Promise<RelevanceLists> {
   if (!Number.isInteger(listSize) || listSize < 2) throw new InputError(`list_size ${listSize}: a list needs a positive and at least one negative`, 'set teacher.listwise.list_size to 2 or more');
   const byQuery = new Map<string, { query: string; positives: string[]; negatives: string[] }>();
-  let lineNo = 0;
-  for await (const line of readline.createInterface({ input: fs.createReadStream(pairsFile), crlfDelay: Infinity })) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    let row: Partial<PairLine> & { source?: unknown; query_id?: unknown };
-    try {
-      row = JSON.parse(line) as typeof row;
-    } catch (err) {
-      throw new InputError(`${pairsFile} line ${lineNo}: invalid JSON (${(err as Error).message})`, 'build the pairs again with `turborank data pairs`');
-    }
+  for await (const { value, number } of readJsonLines(pairsFile)) {
+    const row = value as Partial<PairLine> & { source?: unknown; query_id?: unknown };
     if (typeof row.query !== 'string' || typeof row.document !== 'string' || (row.label !== 0 && row.label !== 1)) {
-      throw new InputError(`${pairsFile} line ${lineNo}: a pair needs "query", "document" and a 0/1 "label"`, 'build the pairs again with `turborank data pairs`');
+      throw new InputError(`${pairsFile} line ${number}: a pair needs "query", "document" and a 0/1 "label"`, 'build the pairs again with `turborank data pairs`');
     }
     const key = JSON.stringify([row.source ?? null, row.query_id ?? null, row.query]);
     let group = byQuery.get(key);
