@@ -57,10 +57,8 @@ def fused(model, bm25, qrels):
     return rows
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    results, label = sys.argv[1:]
+def evaluation_sets(results, label):
+    """Per set (SciFact test, DL19): the model's saved scores, BM25's scores of the same candidates and the qrels."""
     data = os.environ.get('SHARED_DATA', '../shared/data')
     # SciFact test: qrels and our BM25 run (TREC format)
     qrels = collections.defaultdict(dict)
@@ -74,7 +72,7 @@ def main():
         for line in f:
             q, _, d, _, s, _ = line.split()
             bm25[q][d] = float(s)
-    scifact = fused(score_cache(f'{results}/beir-scifact/scores.test.{label}.jsonl'), bm25, qrels)
+    scifact = (score_cache(f'{results}/beir-scifact/scores.test.{label}.jsonl'), bm25, qrels)
     # TREC DL19: graded qrels and the given BM25 candidates with their scores
     qrels = collections.defaultdict(dict)
     with open(f'{data}/trec-dl/dl19/qrels.txt') as f:
@@ -86,7 +84,15 @@ def main():
         for entry in json.load(f):
             for hit in entry['hits']:
                 bm25[str(hit['qid'])][str(hit['docid'])] = hit['score']
-    dl19 = fused(score_cache(f'{results}/trec-dl19/scores.{label}.jsonl'), bm25, qrels)
+    dl19 = (score_cache(f'{results}/trec-dl19/scores.{label}.jsonl'), bm25, qrels)
+    return scifact, dl19
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    results, label = sys.argv[1:]
+    scifact, dl19 = (fused(*s) for s in evaluation_sets(results, label))
     print(f'{label} fused with BM25 (z-scores per query); w = weight of BM25')
     print('| w | SciFact NDCG@10 | DL19 NDCG@10 | mean |')
     print('| --- | --- | --- | --- |')
