@@ -4,7 +4,8 @@
  * data/distill-weak.json, the same with the teacher trained on BM25's margins;
  * data/distill-fuse.json, the same with the teacher trained towards its fusion with BM25 (the
  * recipe of the models shipped now); data/distill-listwise.json, the same with the teacher
- * trained further with listwise cross-entropy before the fusion; and
+ * trained further with listwise cross-entropy before the fusion; data/distill-c100.json, that
+ * one fused on 100 candidates per query; and
  * data/distill-large.json, the multi-session plan) are only run for hours, so a
  * mistake in a stage's settings would show late: each stage's settings are validated here as
  * the training config the recipe generates, and each student's shape against the teacher it is
@@ -18,7 +19,7 @@ import { parseTrainConfig } from '../../src/train/index.js';
 import { finalTeacher, readDistillConfig } from '../../src/train/distill/config.js';
 import { repoRoot } from '../helpers.js';
 
-for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-fuse.json', 'distill-listwise.json', 'distill-large.json']) {
+for (const name of ['distill.json', 'distill-grow.json', 'distill-weak.json', 'distill-fuse.json', 'distill-listwise.json', 'distill-c100.json', 'distill-large.json']) {
   describe(`data/${name}`, () => {
     const file = path.join(repoRoot, 'data', name);
     const c = readDistillConfig(file);
